@@ -1,0 +1,77 @@
+# TicketFlow -- the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# The installed set is keyed on pyproject.toml: editing it reinstalls, nothing else does.
+DEPS_HASH := $(shell sha1sum pyproject.toml | cut -c1-12)
+RUNTIME_STAMP := $(VENV)/.runtime-$(DEPS_HASH)
+DEV_STAMP := $(VENV)/.dev-$(DEPS_HASH)
+# Variables that select real services; cleared for the embedded default.
+SERVICE_VARS := POSTGRES_HOST POSTGRES_DOCUMENTS_DB MONGO_URI MONGO_HOST REDIS_URL KAFKA_BOOTSTRAP_SERVERS \
+	SMTP_HOST STRIPE_SECRET_KEY STRIPE_API_BASE
+EMBEDDED := env $(addprefix -u ,$(SERVICE_VARS))
+
+.PHONY: help run test services services-down lint format e2e bench clean
+
+help:
+	@echo "make run    - the whole product on the embedded default (SQLite, in-process events), PORT=$(PORT)"
+	@echo "make test   - install everything, start PostgreSQL/Redis/Kafka/stripe-mock, run the whole suite"
+	@echo "make e2e    - book seats against a running instance (BASE_URL, default http://127.0.0.1:$(PORT))"
+	@echo "make bench  - benchmarks against the real services (see docs/benchmarks.md)"
+	@echo "make services / services-down - start or stop the local real services (deploy/local)"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	rm -f $(VENV)/.runtime-* && touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.dev-* $(VENV)/.runtime-* && touch $@ $(RUNTIME_STAMP)
+
+run: $(RUNTIME_STAMP)
+	@mkdir -p var/prometheus && rm -f var/prometheus/*.db
+	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput --verbosity 0
+	$(EMBEDDED) $(BIN)/python manage.py migrate --database documents --noinput --verbosity 0
+	$(EMBEDDED) $(BIN)/python manage.py seed
+	@echo "TicketFlow on http://127.0.0.1:$(PORT)  (Ctrl-C stops everything)"
+	$(EMBEDDED) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
+		exec $(BIN)/honcho --no-colour -e deploy/embedded.env -f Procfile start -p $(PORT)
+
+services: | $(VENV)/bin/python
+	deploy/local/up.sh
+
+services-down:
+	deploy/local/down.sh
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: $(DEV_STAMP) services lint
+	source deploy/local/env.sh && KAFKA_NAMESPACE="test$$$$-" TICKETFLOW_ENV=test \
+		$(BIN)/pytest -m "not embedded_only" $(PYTEST_ARGS)
+	$(EMBEDDED) TICKETFLOW_ENV=test TICKETFLOW_VAR=$(CURDIR)/var/embedded-test \
+		$(BIN)/pytest -m "embedded or embedded_only" $(PYTEST_ARGS)
+
+e2e: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/e2e-booking --base-url "$${BASE_URL:-http://127.0.0.1:$(PORT)}"
+
+bench: $(DEV_STAMP) services
+	source deploy/local/env.sh && $(BIN)/python -m bench
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

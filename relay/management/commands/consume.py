@@ -1,0 +1,62 @@
+"""``python manage.py consume <context>|--all``: run Kafka consumer groups until stopped."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from relay.consumers import ConsumerRunner
+from relay.metrics_server import serve_metrics
+from relay.signals import stop_on_signals
+from ticketflow.messaging.handlers import contexts
+from ticketflow.messaging.transports import get_transport
+from ticketflow.messaging.transports.kafka import KafkaTransport
+
+
+class Command(BaseCommand):
+    help = "Consume events for one bounded context (consumer group ticketflow.<context>), or --all."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("contexts", nargs="*", help="Contexts to consume for, e.g. bookings inventory.")
+        parser.add_argument("--all", action="store_true", help="Every context that handles events.")
+        parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        transport = get_transport()
+        if not isinstance(transport, KafkaTransport):
+            raise CommandError(
+                "No KAFKA_BOOTSTRAP_SERVERS configured: the in-process transport applies events inside "
+                "`manage.py relay`, so there are no consumers to run."
+            )
+        known = contexts()
+        chosen = known if options["all"] else options["contexts"]
+        if not chosen:
+            raise CommandError(f"Name a context ({', '.join(known)}) or pass --all.")
+        unknown = sorted(set(chosen) - set(known))
+        if unknown:
+            raise CommandError(f"No handlers for {', '.join(unknown)}; choose from {', '.join(known)}.")
+        if options["metrics_port"]:
+            serve_metrics(options["metrics_port"])
+        stop = stop_on_signals()
+        runners = [ConsumerRunner(context, transport, stop) for context in chosen]
+        failures: list[BaseException] = []
+
+        def run(runner: ConsumerRunner) -> None:
+            try:
+                runner.run()
+            except BaseException as error:
+                failures.append(error)
+                stop.set()
+                raise
+
+        threads = [threading.Thread(target=run, args=(r,), name=r.group, daemon=True) for r in runners]
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(timeout=0.5)
+        if failures:
+            raise CommandError(f"a consumer failed: {failures[0]}")
+        self.stdout.write(f"consumed {sum(r.processed for r in runners)} messages")

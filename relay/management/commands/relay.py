@@ -1,0 +1,43 @@
+"""``python manage.py relay``: publish every outbox to the event transport until stopped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from relay.engine import Relay
+from relay.metrics_server import serve_metrics
+from relay.signals import stop_on_signals
+from ticketflow.messaging.transports import get_transport
+
+
+class Command(BaseCommand):
+    help = (
+        "Drain the transactional outboxes (default and documents) to Kafka, or to the in-process "
+        "transport in the embedded default, which also runs every context's handlers here."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=None, help="Events per claim and flush.")
+        parser.add_argument(
+            "--poll-interval", type=float, default=None, help="Seconds between polls when idle."
+        )
+        parser.add_argument(
+            "--alias", action="append", dest="aliases", help="Only this database alias (repeatable)."
+        )
+        parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+        parser.add_argument("--once", action="store_true", help="Drain what is pending, then exit.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["metrics_port"]:
+            serve_metrics(options["metrics_port"])
+        relay = Relay(
+            get_transport(),
+            aliases=options["aliases"] or ("default", "documents"),
+            batch_size=options["batch_size"],
+            poll_interval=options["poll_interval"],
+            stop=stop_on_signals(),
+        )
+        stats = relay.drain() if options["once"] else relay.run()
+        self.stdout.write(f"relay published {stats.published} events in {stats.batches} batches")

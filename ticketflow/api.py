@@ -1,0 +1,11 @@
+"""Shared API plumbing: pagination with the README's ``count/next/previous/results`` shape."""
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    """Page-number pagination; ``?page=`` and ``?page_size=`` (at most 100)."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100

@@ -1,0 +1,172 @@
+"""Typed reading of TicketFlow's environment.
+
+Every setting comes from an environment variable named as in the product README's table
+where one exists (POSTGRES_*, MONGO_*, REDIS_*, KAFKA_BOOTSTRAP_SERVERS, JWT_*, SMTP_*,
+STRIPE_*, ...). Anything left unset falls back to the embedded default: SQLite for both
+database aliases, local-memory cache and the in-process event transport, so a laptop runs
+the whole product with no services at all.
+
+In production mode (``TICKETFLOW_ENV=production``) the embedded fallbacks are refused: a
+missing or malformed variable stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+EMBEDDED_SECRET = "embedded-development-secret-not-for-production"  # noqa: S105
+
+
+class Environment(BaseSettings):
+    """The variables TicketFlow reads, with their embedded defaults."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    TICKETFLOW_ENV: Literal["development", "test", "production"] = "development"
+    TICKETFLOW_VAR: Path | None = Field(
+        default=None, description="Where embedded databases, spools and local state live."
+    )
+    DJANGO_SECRET_KEY: str | None = None
+    ALLOWED_HOSTS: str = "localhost,127.0.0.1,[::1],testserver"
+    CSRF_TRUSTED_ORIGINS: str = ""
+    PUBLIC_BASE_URL: str = "http://localhost:8000"
+
+    POSTGRES_HOST: str | None = None
+    POSTGRES_PORT: int = Field(default=5432, ge=1, le=65535)
+    POSTGRES_USER: str = "ticketflow"
+    POSTGRES_PASSWORD: str | None = None
+    POSTGRES_DB: str = "ticketflow"
+    POSTGRES_DOCUMENTS_DB: str | None = Field(
+        default=None,
+        description="Run the document contexts on a second PostgreSQL database instead of MongoDB.",
+    )
+
+    MONGO_URI: str | None = None
+    MONGO_HOST: str | None = None
+    MONGO_PORT: int = Field(default=27017, ge=1, le=65535)
+    MONGO_DB: str = "ticketflow"
+    MONGO_INITDB_ROOT_USERNAME: str = "ticketflow"
+    MONGO_INITDB_ROOT_PASSWORD: str | None = None
+    MONGO_REPLICA_SET: str = "rs0"
+
+    REDIS_URL: str | None = None
+    REDIS_PASSWORD: str | None = None
+
+    KAFKA_BOOTSTRAP_SERVERS: str | None = None
+    KAFKA_TOPIC_PARTITIONS: int = Field(default=6, ge=1, le=1024)
+    KAFKA_REPLICATION_FACTOR: int = Field(default=1, ge=1, le=16)
+    KAFKA_NAMESPACE: str = Field(
+        default="",
+        description="Prefix for every topic and consumer group; empty in production.",
+    )
+
+    JWT_SECRET: str | None = None
+    JWT_EXPIRY_HOURS: int = Field(default=24, ge=1, le=24 * 30)
+
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=1025, ge=1, le=65535)
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = ""
+    SMTP_USE_TLS: bool = False
+    EMAIL_FROM: str = "noreply@ticketflow.dev"
+
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_PUBLISHABLE_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_API_BASE: str | None = Field(
+        default=None, description="Point the Stripe SDK at another host (stripe-mock in tests)."
+    )
+
+    PROMETHEUS_ENABLED: bool = True
+    PROMETHEUS_MULTIPROC_DIR: str | None = Field(
+        default=None, description="Shared by local processes so /metrics shows relay and consumers too."
+    )
+    LOG_LEVEL: LogLevel = "info"
+    LOG_FORMAT: Literal["json", "console"] = "json"
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
+    OTEL_SERVICE_NAME: str = "ticketflow"
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _lowercase_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def production(self) -> bool:
+        return self.TICKETFLOW_ENV == "production"
+
+    @property
+    def mongo_uri(self) -> str | None:
+        """The MongoDB connection string, from MONGO_URI or assembled from MONGO_HOST."""
+        if self.MONGO_URI:
+            return self.MONGO_URI
+        if not self.MONGO_HOST:
+            return None
+        credentials = ""
+        if self.MONGO_INITDB_ROOT_PASSWORD:
+            user = quote(self.MONGO_INITDB_ROOT_USERNAME, safe="")
+            password = quote(self.MONGO_INITDB_ROOT_PASSWORD, safe="")
+            credentials = f"{user}:{password}@"
+        return (
+            f"mongodb://{credentials}{self.MONGO_HOST}:{self.MONGO_PORT}/"
+            f"?replicaSet={self.MONGO_REPLICA_SET}&authSource=admin"
+        )
+
+    @property
+    def redis_url(self) -> str | None:
+        """REDIS_URL, with REDIS_PASSWORD filled in when the URL carries none."""
+        if not self.REDIS_URL:
+            return None
+        if self.REDIS_PASSWORD and "@" not in self.REDIS_URL:
+            scheme, rest = self.REDIS_URL.split("://", 1)
+            return f"{scheme}://:{quote(self.REDIS_PASSWORD, safe='')}@{rest}"
+        return self.REDIS_URL
+
+    def missing_for_production(self) -> list[str]:
+        """Names of the variables production needs and this environment lacks."""
+        required: dict[str, object] = {
+            "DJANGO_SECRET_KEY": self.DJANGO_SECRET_KEY,
+            "JWT_SECRET": self.JWT_SECRET,
+            "POSTGRES_HOST": self.POSTGRES_HOST,
+            "POSTGRES_PASSWORD": self.POSTGRES_PASSWORD,
+            "REDIS_URL": self.REDIS_URL,
+            "KAFKA_BOOTSTRAP_SERVERS": self.KAFKA_BOOTSTRAP_SERVERS,
+            "SMTP_HOST": self.SMTP_HOST,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if not (self.mongo_uri or self.POSTGRES_DOCUMENTS_DB):
+            missing.append("MONGO_URI or MONGO_HOST (or POSTGRES_DOCUMENTS_DB)")
+        if self.STRIPE_SECRET_KEY and not self.STRIPE_WEBHOOK_SECRET:
+            missing.append("STRIPE_WEBHOOK_SECRET")
+        for name, value in (("DJANGO_SECRET_KEY", self.DJANGO_SECRET_KEY), ("JWT_SECRET", self.JWT_SECRET)):
+            if value and len(value) < 32:
+                missing.append(f"{name} (must be at least 32 characters)")
+        return missing
+
+
+def load_environment() -> Environment:
+    """Read and validate the environment, or stop with a message naming each bad variable."""
+    try:
+        environment = Environment()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']} (got {issue.get('input')!r})"
+            for issue in error.errors()
+        )
+        raise ImproperlyConfigured(f"TicketFlow cannot start, bad environment: {problems}") from None
+    if environment.production:
+        missing = environment.missing_for_production()
+        if missing:
+            raise ImproperlyConfigured(
+                "TicketFlow cannot start in production mode; set these environment variables: "
+                + ", ".join(missing)
+            )
+    return environment

@@ -1,0 +1,157 @@
+"""One error hierarchy, rendered by one handler as one JSON shape.
+
+Every failure a client can cause answers ``{"error": {"code", "message", "details"}}`` with a
+4xx status and a message a person understands. Services raise ``ApplicationError``
+subclasses; the DRF exception handler below and the project's 404/500 handlers render them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+
+class ApplicationError(Exception):
+    """A failure the caller can understand and act on; ``code`` is stable for clients."""
+
+    status_code = 400
+    code = "invalid"
+    default_message = "The request could not be processed."
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, details: Mapping[str, Any] | None = None
+    ) -> None:
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.details = dict(details or {})
+        super().__init__(self.message)
+
+
+class InvalidInput(ApplicationError):
+    status_code = 400
+    code = "invalid"
+    default_message = "Some of the data sent is not valid."
+
+
+class NotAuthenticated(ApplicationError):
+    status_code = 401
+    code = "not_authenticated"
+    default_message = "Sign in to do this."
+
+
+class Forbidden(ApplicationError):
+    status_code = 403
+    code = "forbidden"
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(ApplicationError):
+    status_code = 404
+    code = "not_found"
+    default_message = "Nothing was found here."
+
+
+class Conflict(ApplicationError):
+    status_code = 409
+    code = "conflict"
+    default_message = "This clashes with the current state; reload and try again."
+
+
+class Busy(ApplicationError):
+    status_code = 503
+    code = "busy"
+    default_message = "We are very busy right now; please try again in a moment."
+
+
+def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The one JSON error shape."""
+    return {"error": {"code": code, "message": message, "details": dict(details or {})}}
+
+
+_DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
+    drf.ParseError: ("malformed_request", "The request body is not valid JSON."),
+    drf.NotAuthenticated: ("not_authenticated", "Sign in to do this: send 'Authorization: Bearer <token>'."),
+    drf.AuthenticationFailed: ("authentication_failed", "The credentials sent are not valid."),
+    drf.PermissionDenied: ("forbidden", "You are not allowed to do this."),
+    drf.NotFound: ("not_found", "Nothing was found here."),
+    drf.MethodNotAllowed: ("method_not_allowed", "This method is not allowed here."),
+    drf.NotAcceptable: ("not_acceptable", "The requested response format is not available."),
+    drf.UnsupportedMediaType: ("unsupported_media_type", "Send the request body as application/json."),
+    drf.Throttled: ("throttled", "Too many requests; slow down and try again shortly."),
+}
+
+
+def _field_errors(detail: Any) -> Any:
+    """Flatten DRF's ErrorDetail structures into plain strings, keeping the field nesting."""
+    if isinstance(detail, Mapping):
+        return {str(key): _field_errors(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_field_errors(item) for item in detail]
+    return str(detail)
+
+
+def _render_drf(exc: drf.APIException) -> tuple[int, dict[str, Any]]:
+    if isinstance(exc, drf.ValidationError):
+        fields = _field_errors(exc.detail)
+        if isinstance(fields, list):
+            fields = {"non_field_errors": fields}
+        return exc.status_code, error_body(
+            "invalid", "Some of the data sent is not valid.", {"fields": fields}
+        )
+    for exc_type, (code, message) in _DRF_CODES.items():
+        if isinstance(exc, exc_type):
+            detail = str(exc.detail) if isinstance(exc.detail, str) else message
+            if exc_type in (drf.ParseError, drf.AuthenticationFailed) and detail != message:
+                return exc.status_code, error_body(code, message, {"reason": detail})
+            return exc.status_code, error_body(code, message)
+    return exc.status_code, error_body("error", str(exc.detail))
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's exception handler: every known failure becomes the one error shape.
+
+    Anything unknown returns ``None`` so Django logs it and answers 500: a bug to fix, never
+    something a client's input should reach.
+    """
+    if isinstance(exc, ApplicationError):
+        status, body = exc.status_code, error_body(exc.code, exc.message, exc.details)
+    elif isinstance(exc, Http404):
+        status, body = 404, error_body("not_found", "Nothing was found here.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        status, body = 403, error_body("forbidden", "You are not allowed to do this.")
+    elif isinstance(exc, DjangoValidationError):
+        details = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {"messages": exc.messages}
+        status, body = 400, error_body("invalid", "Some of the data sent is not valid.", details)
+    elif isinstance(exc, drf.APIException):
+        status, body = _render_drf(exc)
+    else:
+        return None
+    set_rollback()
+    headers = {}
+    if isinstance(exc, drf.APIException):
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed | NotAuthenticated):
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+    return Response(body, status=status, headers=headers)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """API paths and JSON clients get JSON errors; browsers on pages get the HTML error page."""
+    return request.path.startswith(
+        ("/api/", "/health", "/metrics")
+    ) or "application/json" in request.headers.get("Accept", "")
+
+
+def json_error_response(status: int, code: str, message: str) -> HttpResponse:
+    return JsonResponse(error_body(code, message), status=status)

@@ -1,0 +1,45 @@
+"""Prometheus metrics of the event pipeline (served at /metrics with Django's own)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+published = Counter("ticketflow_outbox_published_total", "Events the relay published.", ["alias", "topic"])
+publish_failures = Counter(
+    "ticketflow_outbox_publish_failures_total",
+    "Events the relay failed to publish (retried).",
+    ["alias", "topic"],
+)
+commit_to_publish = Histogram(
+    "ticketflow_outbox_commit_to_publish_seconds",
+    "Time from an event's commit to its acknowledged publication.",
+    ["alias"],
+    buckets=LATENCY_BUCKETS,
+)
+handled = Counter(
+    "ticketflow_consumer_messages_total",
+    "Messages consumed, by outcome (applied, duplicate, ignored, dead_lettered).",
+    ["consumer", "topic", "outcome"],
+)
+handler_duration = Histogram(
+    "ticketflow_consumer_handler_seconds",
+    "Time spent applying one event (handler plus inbox, one transaction).",
+    ["consumer", "topic"],
+    buckets=LATENCY_BUCKETS,
+)
+handler_retries = Counter(
+    "ticketflow_consumer_retries_total",
+    "Handler attempts that failed and were retried.",
+    ["consumer", "topic"],
+)
+dead_letters = Counter(
+    "ticketflow_dead_letters_total", "Messages sent to a dead-letter topic or table.", ["consumer", "topic"]
+)
+consumer_lag = Gauge(
+    "ticketflow_consumer_lag",
+    "Messages between a consumer group's position and the end of the partition.",
+    ["consumer", "topic", "partition"],
+    multiprocess_mode="livemax",
+)

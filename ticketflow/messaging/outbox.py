@@ -1,0 +1,292 @@
+"""The transactional outbox: ``emit`` inside a service's transaction, and the relay's queries.
+
+An event is a row written in the same transaction as the state change it announces, so
+both commit or neither does. The relay later claims pending rows, publishes them, and
+marks them sent. Claiming has two strategies:
+
+* PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the relay's transaction. Rows
+  stay locked while they are published, so concurrent relays never take the same row, and
+  a relay that dies simply drops its locks.
+* Elsewhere (SQLite, MongoDB): a lease. A conditional update stamps the rows with the
+  relay's token and an expiry; a relay that dies leaves leases that lapse.
+
+Either way a batch never publishes an event of an aggregate while an earlier event of that
+aggregate is unsent and held by someone else, so per-aggregate order survives several
+relays running at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connections
+from django.db.models import Count, F, Min
+from django.utils import timezone
+
+from ticketflow import db
+from ticketflow.messaging.envelope import Envelope
+from ticketflow.messaging.models import OutboxMessage
+from ticketflow.messaging.schemas import Payload
+from ticketflow.messaging.tracing import current_traceparent
+
+NOTIFY_CHANNEL = "ticketflow_outbox"
+LEASE = timedelta(seconds=60)
+
+
+class OutsideTransaction(RuntimeError):
+    """``emit`` was called outside a transaction: the event could outlive a rolled-back change."""
+
+
+class _Positions:
+    """Strictly increasing integers (microseconds since the epoch) for this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns() // 1000, self._last + 1)
+            return self._last
+
+
+_positions = _Positions()
+
+
+def emit(payload: Payload, *, aggregate_id: str, using: str) -> Envelope[Payload]:
+    """Record ``payload`` as an event in the outbox of ``using``, in the caller's transaction.
+
+    Call it from a service, inside the ``ticketflow.db.atomic(using)`` block that changes
+    the state the event announces. The event is published after that transaction commits,
+    and never if it rolls back.
+    """
+    if not db.in_transaction(using):
+        raise OutsideTransaction(
+            f"emit({payload.topic}) must run inside the transaction that changes the state "
+            f"(ticketflow.db.atomic({using!r}))"
+        )
+    now = timezone.now()
+    envelope = Envelope(
+        id=uuid.uuid4(),
+        type=payload.topic,
+        version=payload.version,
+        occurred_at=now,
+        aggregate_id=str(aggregate_id),
+        trace=current_traceparent(),
+        payload=payload,
+    )
+    OutboxMessage.objects.using(using).create(
+        id=envelope.id,
+        topic=envelope.type,
+        aggregate_id=envelope.aggregate_id,
+        body=envelope.encode(),
+        position=_positions.next(),
+        created_at=now,
+    )
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        # Delivered to the relay's LISTEN only when this transaction commits.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    return envelope
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """A claimed outbox row, ready to publish."""
+
+    id: uuid.UUID
+    topic: str
+    aggregate_id: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A batch of events one relay holds until it calls :meth:`OutboxStore.complete`."""
+
+    alias: str
+    token: str
+    events: tuple[PendingEvent, ...]
+
+
+def _hold_back_out_of_order(
+    alias: str, rows: Sequence[PendingEvent], positions: dict[uuid.UUID, int]
+) -> list[PendingEvent]:
+    """Drop rows whose aggregate has an earlier pending event this batch does not hold."""
+    if not rows:
+        return []
+    held = set(positions)
+    aggregates = {row.aggregate_id for row in rows}
+    earliest_elsewhere = dict(
+        OutboxMessage.objects.using(alias)
+        .filter(pending=True, aggregate_id__in=aggregates)
+        .exclude(id__in=held)
+        .values("aggregate_id")
+        .annotate(first=Min("position"))
+        .values_list("aggregate_id", "first")
+    )
+    if not earliest_elsewhere:
+        return list(rows)
+    return [
+        row
+        for row in rows
+        if row.aggregate_id not in earliest_elsewhere
+        or positions[row.id] < earliest_elsewhere[row.aggregate_id]
+    ]
+
+
+_FIELDS = ("id", "topic", "aggregate_id", "body", "created_at", "position")
+
+
+class OutboxStore:
+    """The relay's view of one alias's outbox."""
+
+    def __init__(self, alias: str, *, locking: bool | None = None) -> None:
+        self.alias = alias
+        self.locking = db.supports_skip_locked(alias) if locking is None else locking
+
+    def claim(self, limit: int) -> Claim:
+        """Take up to ``limit`` pending events, oldest first.
+
+        With row locks (PostgreSQL) this opens a transaction that :meth:`complete` or
+        :meth:`abandon` must end; with leases the claim is already committed.
+        """
+        if self.locking:
+            return self._claim_locked(limit)
+        return self._claim_leased(limit)
+
+    def _claim_locked(self, limit: int) -> Claim:
+        connection = connections[self.alias]
+        connection.set_autocommit(False)
+        try:
+            rows = list(
+                OutboxMessage.objects.using(self.alias)
+                .filter(pending=True)
+                .order_by("position")
+                .select_for_update(skip_locked=True)
+                .values_list(*_FIELDS)[:limit]
+            )
+            events = [PendingEvent(*row[:5]) for row in rows]
+            kept = _hold_back_out_of_order(self.alias, events, {row[0]: row[5] for row in rows})
+        except BaseException:
+            connection.rollback()
+            connection.set_autocommit(True)
+            raise
+        return Claim(self.alias, "", tuple(kept))
+
+    def _claim_leased(self, limit: int) -> Claim:
+        token = uuid.uuid4().hex
+        now = timezone.now()
+        manager = OutboxMessage.objects.using(self.alias)
+        with db.atomic(self.alias):
+            free = manager.filter(pending=True).exclude(claimed_until__gte=now)
+            candidates = list(free.order_by("position").values_list("id", flat=True)[:limit])
+            if candidates:
+                # Re-check the lease in the update itself: another relay may have won the row.
+                free.filter(id__in=candidates).update(claim_token=token, claimed_until=now + LEASE)
+        if not candidates:
+            return Claim(self.alias, token, ())
+        rows = list(
+            manager.filter(claim_token=token, pending=True).order_by("position").values_list(*_FIELDS)
+        )
+        events = [PendingEvent(*row[:5]) for row in rows]
+        kept = _hold_back_out_of_order(self.alias, events, {row[0]: row[5] for row in rows})
+        released = {event.id for event in events} - {event.id for event in kept}
+        if released:
+            manager.filter(id__in=released, claim_token=token).update(claim_token="", claimed_until=None)
+        return Claim(self.alias, token, tuple(kept))
+
+    def complete(self, claim: Claim, sent: Iterable[uuid.UUID], failed: dict[uuid.UUID, str]) -> None:
+        """Mark ``sent`` events published and note ``failed`` ones for a later retry."""
+        now = timezone.now()
+        manager = OutboxMessage.objects.using(self.alias)
+        sent_ids = list(sent)
+        try:
+            for chunk in _chunks(sent_ids, 1000):
+                manager.filter(id__in=chunk).update(
+                    pending=False, sent_at=now, claim_token="", claimed_until=None
+                )
+            for event_id, error in failed.items():
+                manager.filter(id=event_id).update(
+                    attempts=F("attempts") + 1, last_error=error[:2000], claim_token="", claimed_until=None
+                )
+            if self.locking:
+                connections[self.alias].commit()
+        finally:
+            if self.locking:
+                connections[self.alias].set_autocommit(True)
+
+    def abandon(self, claim: Claim) -> None:
+        """Give the batch back untouched (the relay could not publish it)."""
+        if self.locking:
+            connection = connections[self.alias]
+            connection.rollback()
+            connection.set_autocommit(True)
+        elif claim.events:
+            OutboxMessage.objects.using(self.alias).filter(claim_token=claim.token).update(
+                claim_token="", claimed_until=None
+            )
+
+    def backlog(self) -> int:
+        """How many events wait to be published."""
+        return OutboxMessage.objects.using(self.alias).filter(pending=True).count()
+
+    def oldest_pending_age(self) -> float:
+        """Seconds since the oldest pending event was written (0 when none waits)."""
+        oldest = (
+            OutboxMessage.objects.using(self.alias).filter(pending=True).aggregate(first=Min("created_at"))
+        )
+        return (timezone.now() - oldest["first"]).total_seconds() if oldest["first"] else 0.0
+
+    def requeue(
+        self,
+        *,
+        ids: Sequence[uuid.UUID] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        aggregate_id: str | None = None,
+        topic: str | None = None,
+    ) -> int:
+        """Mark already-sent events pending again so the relay publishes them once more."""
+        rows = OutboxMessage.objects.using(self.alias).filter(pending=False)
+        if ids is not None:
+            rows = rows.filter(id__in=list(ids))
+        if since is not None:
+            rows = rows.filter(created_at__gte=since)
+        if until is not None:
+            rows = rows.filter(created_at__lt=until)
+        if aggregate_id is not None:
+            rows = rows.filter(aggregate_id=aggregate_id)
+        if topic is not None:
+            rows = rows.filter(topic=topic)
+        return rows.update(pending=True, sent_at=None, claim_token="", claimed_until=None)
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete sent events written before ``older_than`` (kept until then for replay)."""
+        deleted, _ = (
+            OutboxMessage.objects.using(self.alias).filter(pending=False, created_at__lt=older_than).delete()
+        )
+        return deleted
+
+    def counts_by_topic(self) -> dict[str, int]:
+        rows = (
+            OutboxMessage.objects.using(self.alias)
+            .filter(pending=True)
+            .values("topic")
+            .annotate(n=Count("id"))
+        )
+        return {row["topic"]: row["n"] for row in rows}
+
+
+def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterable[Sequence[uuid.UUID]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

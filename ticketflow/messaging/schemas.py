@@ -1,0 +1,414 @@
+"""Payload schemas: the only contract the bounded contexts share.
+
+Each event type (topic) has exactly one payload model here, with a schema ``version``. A
+payload is validated when it is emitted and again when it is consumed; unknown fields are
+ignored on the way in, so a producer may add optional fields without breaking older
+consumers (bump ``version`` for anything else). Money is integer minor units plus an ISO
+4217 currency; ids are opaque strings; times are timezone-aware.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from ticketflow.messaging.topics import Topic
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Cents = Annotated[int, Field(ge=0)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Email = Annotated[str, Field(min_length=3, max_length=254)]
+
+
+class Payload(BaseModel):
+    """Base of every event payload; subclasses declare ``topic`` and ``version``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    topic: ClassVar[Topic]
+    version: ClassVar[int] = 1
+
+
+REGISTRY: dict[str, type[Payload]] = {}
+
+
+def register(model: type[Payload]) -> type[Payload]:
+    """Declare ``model`` as the payload schema of its topic (one schema per topic)."""
+    if model.topic in REGISTRY:
+        raise ValueError(f"{model.topic} already has the schema {REGISTRY[model.topic].__name__}")
+    REGISTRY[model.topic] = model
+    return model
+
+
+def schema_for(event_type: str) -> type[Payload]:
+    """The payload model of ``event_type``; ``KeyError`` for a type nobody declared."""
+    return REGISTRY[event_type]
+
+
+# --- Seat layout ------------------------------------------------------------------------------
+
+
+class LayoutRow(BaseModel):
+    """A row of consecutively numbered seats, ``start`` .. ``start + seats - 1``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: Annotated[str, Field(min_length=1, max_length=16)]
+    seats: Annotated[int, Field(ge=1, le=500)]
+    start: Annotated[int, Field(ge=0, le=10_000)] = 1
+    category: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+class LayoutSection(BaseModel):
+    """A named block of rows; rows inherit the section's price category unless they name one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    category: Annotated[str, Field(min_length=1, max_length=32)]
+    rows: Annotated[list[LayoutRow], Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _unique_rows(self) -> LayoutSection:
+        labels = [row.label for row in self.rows]
+        if len(labels) != len(set(labels)):
+            raise ValueError(f"section {self.name!r} repeats a row label")
+        return self
+
+
+class SeatLayout(BaseModel):
+    """A venue's seating plan: sections -> rows -> seats, each seat in a price category."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sections: Annotated[list[LayoutSection], Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _unique_sections(self) -> SeatLayout:
+        names = [section.name for section in self.sections]
+        if len(names) != len(set(names)):
+            raise ValueError("the layout repeats a section name")
+        if self.capacity > 100_000:
+            raise ValueError("a layout may hold at most 100,000 seats")
+        return self
+
+    @property
+    def capacity(self) -> int:
+        return sum(row.seats for section in self.sections for row in section.rows)
+
+    @property
+    def categories(self) -> set[str]:
+        return {row.category or section.category for section in self.sections for row in section.rows}
+
+
+class SeatSpec(BaseModel):
+    """One seat of an event, as every context derives it from the published layout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seat_id: str
+    section: str
+    row: str
+    number: int
+    category: str
+
+
+def seat_id_for(event_id: str, section: str, row: str, number: int) -> str:
+    """The stable, opaque id of a seat of an event: the same in every context."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ticketflow:seat:{event_id}:{section}:{row}:{number}"))
+
+
+def iter_seats(event_id: str, layout: SeatLayout) -> Iterator[SeatSpec]:
+    """Expand ``layout`` into the event's seats, in layout order."""
+    for section in layout.sections:
+        for row in section.rows:
+            for number in range(row.start, row.start + row.seats):
+                yield SeatSpec(
+                    seat_id=seat_id_for(event_id, section.name, row.label, number),
+                    section=section.name,
+                    row=row.label,
+                    number=number,
+                    category=row.category or section.category,
+                )
+
+
+@lru_cache(maxsize=64)
+def seat_ids_of(event_id: str, layout_json: str) -> frozenset[str]:
+    """The set of seat ids of an event (cached: validating a booking must be cheap)."""
+    layout = SeatLayout.model_validate_json(layout_json)
+    return frozenset(seat.seat_id for seat in iter_seats(event_id, layout))
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@register
+class UserRegistered(Payload):
+    topic = Topic.USER_REGISTERED
+
+    user_id: Id
+    email: Email
+    name: str
+
+
+# --- catalog ----------------------------------------------------------------------------------
+
+EventStatus = Literal["draft", "on_sale", "sold_out", "cancelled"]
+
+
+class EventSnapshot(Payload):
+    """Everything other contexts need to know about a published event."""
+
+    event_id: Id
+    name: str
+    venue_id: Id
+    venue_name: str
+    timezone: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    status: EventStatus
+    sale_starts_at: AwareDatetime | None = None
+    sale_ends_at: AwareDatetime | None = None
+    currency: Currency
+    prices: dict[str, Cents]
+    max_seats_per_booking: Annotated[int, Field(ge=1, le=100)]
+    hold_minutes: Annotated[int, Field(ge=1, le=60)]
+    layout: SeatLayout
+    revision: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _priced(self) -> EventSnapshot:
+        unpriced = self.layout.categories - set(self.prices)
+        if unpriced:
+            raise ValueError(f"no price for categories {sorted(unpriced)}")
+        return self
+
+    def on_sale_at(self, moment: datetime) -> bool:
+        """True when tickets can be bought at ``moment``."""
+        return (
+            self.status == "on_sale"
+            and (self.sale_starts_at is None or self.sale_starts_at <= moment)
+            and (self.sale_ends_at is None or moment < self.sale_ends_at)
+            and moment < self.ends_at
+        )
+
+
+@register
+class EventCreated(EventSnapshot):
+    topic = Topic.EVENT_CREATED
+
+
+@register
+class EventUpdated(EventSnapshot):
+    topic = Topic.EVENT_UPDATED
+
+
+# --- bookings and inventory -------------------------------------------------------------------
+
+SeatIds = Annotated[list[Id], Field(min_length=1, max_length=100)]
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    user_id: Id
+    email: Email
+    name: str
+
+
+@register
+class BookingInitiated(Payload):
+    topic = Topic.BOOKING_INITIATED
+
+    booking_id: Id
+    event_id: Id
+    seat_ids: SeatIds
+    customer: Customer
+
+
+class LockedSeat(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    seat_id: Id
+    section: str
+    row: str
+    number: int
+    category: str
+    price_cents: Cents
+
+
+@register
+class SeatsLocked(Payload):
+    topic = Topic.SEATS_LOCKED
+
+    booking_id: Id
+    event_id: Id
+    seats: Annotated[list[LockedSeat], Field(min_length=1)]
+    total_cents: Cents
+    currency: Currency
+    hold_expires_at: AwareDatetime
+
+
+LockFailure = Literal["seats_unavailable", "unknown_seats", "event_not_on_sale", "unknown_event", "busy"]
+
+
+@register
+class SeatsLockFailed(Payload):
+    topic = Topic.SEATS_LOCK_FAILED
+
+    booking_id: Id
+    event_id: Id
+    reason_code: LockFailure
+    reason: str
+    unavailable_seat_ids: list[Id] = Field(default_factory=list)
+
+
+@register
+class SeatsConfirm(Payload):
+    topic = Topic.SEATS_CONFIRM
+
+    booking_id: Id
+    event_id: Id
+    seat_ids: SeatIds
+
+
+@register
+class SeatsRelease(Payload):
+    topic = Topic.SEATS_RELEASE
+
+    booking_id: Id
+    event_id: Id
+    seat_ids: SeatIds
+    reason: str
+
+
+@register
+class SeatsReacquire(Payload):
+    topic = Topic.SEATS_REACQUIRE
+
+    booking_id: Id
+    event_id: Id
+    seat_ids: SeatIds
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+@register
+class PaymentRequested(Payload):
+    topic = Topic.PAYMENT_REQUESTED
+
+    booking_id: Id
+    attempt: Annotated[int, Field(ge=1)]
+    payment_method: Annotated[str, Field(min_length=1, max_length=255)]
+    amount_cents: Cents
+    currency: Currency
+    customer: Customer
+    description: str
+
+
+PaymentOutcome = Literal["SUCCEEDED", "FAILED"]
+
+
+@register
+class PaymentProcessed(Payload):
+    topic = Topic.PAYMENT_PROCESSED
+
+    booking_id: Id
+    payment_id: Id
+    attempt: Annotated[int, Field(ge=1)]
+    status: PaymentOutcome
+    amount_cents: Cents
+    currency: Currency
+    provider: str
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+RefundReason = Literal["booking_cancelled", "late_payment"]
+
+
+@register
+class PaymentRefundRequested(Payload):
+    topic = Topic.PAYMENT_REFUND_REQUESTED
+
+    booking_id: Id
+    reason_code: RefundReason
+    reason: str
+
+
+@register
+class PaymentRefunded(Payload):
+    topic = Topic.PAYMENT_REFUNDED
+
+    booking_id: Id
+    payment_id: Id
+    refund_id: Id
+    amount_cents: Cents
+    currency: Currency
+    reason_code: RefundReason
+    customer: Customer
+
+
+# --- booking outcomes (notifications) ---------------------------------------------------------
+
+
+class BookingFacts(Payload):
+    """What a buyer's email needs to say about a booking."""
+
+    booking_id: Id
+    reference: str
+    event_id: Id
+    event_name: str
+    event_starts_at: AwareDatetime
+    venue_name: str
+    customer: Customer
+
+
+class SeatLabel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    seat_id: Id
+    section: str
+    row: str
+    number: int
+    price_cents: Cents
+
+
+@register
+class BookingConfirmed(BookingFacts):
+    topic = Topic.BOOKING_CONFIRMED
+
+    seats: Annotated[list[SeatLabel], Field(min_length=1)]
+    total_cents: Cents
+    currency: Currency
+
+
+@register
+class BookingFailed(BookingFacts):
+    topic = Topic.BOOKING_FAILED
+
+    reason_code: str
+    reason: str
+
+
+@register
+class BookingCancelled(BookingFacts):
+    topic = Topic.BOOKING_CANCELLED
+
+    seat_ids: SeatIds
+    was_confirmed: bool
+    refund_due: bool
+    reason: str
+
+
+@register
+class BookingExpired(BookingFacts):
+    topic = Topic.BOOKING_EXPIRED
+
+    seat_ids: SeatIds

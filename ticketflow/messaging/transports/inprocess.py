@@ -1,0 +1,64 @@
+"""The embedded default's transport: publishing an event applies it to every subscriber.
+
+There is no broker. The relay drains the outbox exactly as it does for Kafka, and
+``publish`` hands each event to :func:`~ticketflow.messaging.dispatch.deliver` for each
+context that handles its type, in this process, through the same inbox and retry budget.
+Dead letters become :class:`~ticketflow.messaging.models.DeadLetter` rows on the context's
+database. An event counts as published once every subscriber has applied or dead-lettered
+it; if the process dies first, the row stays pending and the inbox absorbs the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from ticketflow import db
+from ticketflow.messaging import dispatch
+from ticketflow.messaging.envelope import MalformedEvent, decode
+from ticketflow.messaging.handlers import consumer_group, subscribers
+from ticketflow.messaging.models import DeadLetter
+from ticketflow.messaging.outbox import PendingEvent
+from ticketflow.messaging.transports.base import PublishResult
+
+logger = logging.getLogger(__name__)
+
+
+def record_dead_letter(context: str, topic: str, raw: bytes, error: BaseException, attempts: int) -> None:
+    """Keep a message the in-process transport gave up on, for ``manage.py replay``."""
+    body = raw.decode("utf-8", errors="replace")
+    try:
+        event_id = str(decode(raw).id)
+    except MalformedEvent:
+        event_id = ""
+    DeadLetter.objects.using(db.alias_for(context)).create(
+        consumer=consumer_group(context),
+        topic=topic,
+        event_id=event_id,
+        body=body,
+        error=f"{type(error).__name__}: {error}",
+        attempts=attempts,
+    )
+
+
+class InProcessTransport:
+    name = "inprocess"
+    remote = False
+
+    def publish(self, events: Sequence[PendingEvent]) -> PublishResult:
+        result = PublishResult()
+        for event in events:
+            raw = event.body.encode()
+            for context in subscribers(event.topic):
+                dispatch.deliver(raw, event.topic, context, record_dead_letter)
+            result.sent.add(event.id)
+        return result
+
+    def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Nothing to create: topics are just names here."""
+
+    def health(self) -> None:
+        """Always available: it lives in this process."""
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,372 @@
+"""Django settings for TicketFlow, built from the environment (see ``ticketflow.config``).
+
+Nothing else in the code base reads ``os.environ``: services and handlers read
+``django.conf.settings``, which this module derives once, here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from ticketflow.config import EMBEDDED_SECRET, load_environment
+from ticketflow.routers import ContextRouter, KernelRouter, PlatformRouter
+
+ENV = load_environment()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = (ENV.TICKETFLOW_VAR or BASE_DIR / "var").resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = ENV.DJANGO_SECRET_KEY or EMBEDDED_SECRET
+DEBUG = ENV.TICKETFLOW_ENV == "development"
+ALLOWED_HOSTS = [host.strip() for host in ENV.ALLOWED_HOSTS.split(",") if host.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in ENV.CSRF_TRUSTED_ORIGINS.split(",") if o.strip()]
+PUBLIC_BASE_URL = ENV.PUBLIC_BASE_URL.rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "django_prometheus",
+    "ticketflow.messaging",
+    "relay",
+    "apps.accounts",
+    "apps.catalog",
+    "apps.inventory",
+    "apps.bookings",
+    "apps.payments",
+    "apps.notifications",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "ticketflow.observability.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "ticketflow.urls"
+WSGI_APPLICATION = "ticketflow.wsgi.application"
+ASGI_APPLICATION = "ticketflow.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases ------------------------------------------------------------------------------
+# Two aliases. "default" holds the relational contexts; "documents" the document contexts
+# (MongoDB in production, a second PostgreSQL database in CI, SQLite when embedded).
+
+
+def _sqlite(name: str) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / name,
+        "OPTIONS": {
+            # WAL and IMMEDIATE transactions let web, relay and worker share one file without
+            # "database is locked" errors under the embedded default's modest load.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        "TEST": {"NAME": VAR_DIR / f"test_{name}"},
+    }
+
+
+def _postgres(name: str) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": ENV.POSTGRES_HOST,
+        "PORT": ENV.POSTGRES_PORT,
+        "USER": ENV.POSTGRES_USER,
+        "PASSWORD": ENV.POSTGRES_PASSWORD or "",
+        "NAME": name,
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5, "application_name": "ticketflow"},
+    }
+
+
+def _mongo(uri: str) -> dict[str, object]:
+    return {
+        "ENGINE": "django_mongodb_backend",
+        "HOST": uri,
+        "NAME": ENV.MONGO_DB,
+        "OPTIONS": {"serverSelectionTimeoutMS": 5000, "retryWrites": True},
+    }
+
+
+DATABASES = {
+    "default": _postgres(ENV.POSTGRES_DB) if ENV.POSTGRES_HOST else _sqlite("ticketflow.sqlite3"),
+}
+if ENV.mongo_uri:
+    DATABASES["documents"] = _mongo(ENV.mongo_uri)
+elif ENV.POSTGRES_HOST and ENV.POSTGRES_DOCUMENTS_DB:
+    DATABASES["documents"] = _postgres(ENV.POSTGRES_DOCUMENTS_DB)
+else:
+    DATABASES["documents"] = _sqlite("documents.sqlite3")
+
+DOCUMENTS_ON_MONGODB = DATABASES["documents"]["ENGINE"] == "django_mongodb_backend"
+if DOCUMENTS_ON_MONGODB:
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("ticketflow.messaging"), "django_mongodb_backend")
+
+# Which alias owns each bounded context. The routers, the event kernel (outbox, inbox) and
+# the architecture tests all read this one map.
+CONTEXT_DATABASES = {
+    "accounts": "default",
+    "inventory": "default",
+    "bookings": "default",
+    "catalog": "documents",
+    "payments": "documents",
+    "notifications": "documents",
+}
+DATABASE_ROUTERS = [
+    *(ContextRouter(label, alias) for label, alias in CONTEXT_DATABASES.items()),
+    KernelRouter(aliases=("default", "documents")),
+    PlatformRouter(alias="default"),
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, seat-lock guard -----------------------------------------------------------------
+
+REDIS_URL = ENV.redis_url
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tf",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "health_check_interval": 30},
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "ticketflow",
+        }
+    }
+
+# --- Events ---------------------------------------------------------------------------------
+
+TICKETFLOW_EVENTS = {
+    "TRANSPORT": "kafka" if ENV.KAFKA_BOOTSTRAP_SERVERS else "inprocess",
+    "BOOTSTRAP_SERVERS": ENV.KAFKA_BOOTSTRAP_SERVERS,
+    "PARTITIONS": ENV.KAFKA_TOPIC_PARTITIONS,
+    "REPLICATION_FACTOR": ENV.KAFKA_REPLICATION_FACTOR,
+    "NAMESPACE": ENV.KAFKA_NAMESPACE,
+    "RELAY_BATCH_SIZE": 500,
+    "RELAY_POLL_INTERVAL": 0.5 if ENV.KAFKA_BOOTSTRAP_SERVERS else 0.1,
+    "CONSUMER_MAX_ATTEMPTS": 4,
+    "CONSUMER_BACKOFF_SECONDS": 0.2,
+}
+
+# --- Background work ------------------------------------------------------------------------
+
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    _spool = VAR_DIR / "celery"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_spool / "queue"),
+        "data_folder_out": str(_spool / "queue"),
+        "processed_folder": str(_spool / "processed"),
+        "store_processed": False,
+    }
+    for _folder in ("queue", "processed"):
+        (_spool / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- Mail -----------------------------------------------------------------------------------
+
+DEFAULT_FROM_EMAIL = ENV.EMAIL_FROM
+SERVER_EMAIL = ENV.EMAIL_FROM
+if ENV.SMTP_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = ENV.SMTP_HOST
+    EMAIL_PORT = ENV.SMTP_PORT
+    EMAIL_HOST_USER = ENV.SMTP_USER
+    EMAIL_HOST_PASSWORD = ENV.SMTP_PASSWORD
+    EMAIL_USE_TLS = ENV.SMTP_USE_TLS
+    EMAIL_TIMEOUT = 10
+else:
+    # Embedded default: every message lands as a file under var/mail to be read at leisure.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# --- Payments -------------------------------------------------------------------------------
+
+PAYMENTS = {
+    "PROVIDER": "stripe" if ENV.STRIPE_SECRET_KEY else "simulated",
+    "STRIPE_SECRET_KEY": ENV.STRIPE_SECRET_KEY,
+    "STRIPE_PUBLISHABLE_KEY": ENV.STRIPE_PUBLISHABLE_KEY,
+    "STRIPE_WEBHOOK_SECRET": ENV.STRIPE_WEBHOOK_SECRET,
+    "STRIPE_API_BASE": ENV.STRIPE_API_BASE,
+    "WEBHOOK_TOLERANCE_SECONDS": 300,
+}
+
+# --- Auth and API ---------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "storefront:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "ticketflow.api.Pagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ticketflow.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "SIGNING_KEY": ENV.JWT_SECRET or EMBEDDED_SECRET,
+    "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": timedelta(hours=ENV.JWT_EXPIRY_HOURS),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "sub",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TicketFlow API",
+    "DESCRIPTION": "Sell and manage event tickets without overselling.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from the drf-spectacular-sidecar package: the docs page works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Internationalisation, static files -----------------------------------------------------
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if ENV.production
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not ENV.production
+
+# --- Security -------------------------------------------------------------------------------
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if ENV.production:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Observability --------------------------------------------------------------------------
+
+PROMETHEUS_ENABLED = ENV.PROMETHEUS_ENABLED
+PROMETHEUS_MULTIPROC_DIR = ENV.PROMETHEUS_MULTIPROC_DIR
+PROMETHEUS_EXPORT_MIGRATIONS = False
+OTEL_EXPORTER_OTLP_ENDPOINT = ENV.OTEL_EXPORTER_OTLP_ENDPOINT
+OTEL_SERVICE_NAME = ENV.OTEL_SERVICE_NAME
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "ticketflow.observability.LogContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "console": {
+            "format": "%(asctime)s %(levelname)-7s %(name)s %(message)s [trace=%(trace_id)s]",
+        },
+    },
+    "handlers": {
+        "stream": {
+            "class": "logging.StreamHandler",
+            "formatter": ENV.LOG_FORMAT,
+            "filters": ["context"],
+        },
+    },
+    "root": {"handlers": ["stream"], "level": ENV.LOG_LEVEL.upper()},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "kafka": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,44 @@
+"""Top-level routes: health, metrics, admin, the API and its schema, and the booking pages."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ticketflow import health, metrics
+from ticketflow.errors import json_error_response, wants_json
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("metrics", metrics.metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error_response(400, "bad_request", "The request could not be understood.")
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error_response(403, "forbidden", "You are not allowed to do this.")
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_json(request):
+        return json_error_response(404, "not_found", "Nothing was found here.")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if wants_json(request):
+        return json_error_response(
+            500, "server_error", "Something went wrong on our side; it has been logged."
+        )
+    return defaults.server_error(request)
