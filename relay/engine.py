@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
-from django.utils import timezone
 
 from ticketflow import db
 from ticketflow.messaging import metrics
@@ -71,25 +71,20 @@ class Relay:
 
     # --- the loop ---------------------------------------------------------------------------
 
-    def run(self) -> RelayStats:
-        """Relay until :attr:`stop` is set."""
+    def run(self, *, listen: bool = True) -> RelayStats:
+        """Relay until :attr:`stop` is set (``listen``: start this relay's own NOTIFY listeners)."""
         logger.info("relay starting: %s -> %s", ", ".join(self.aliases), self.transport.name)
         self._prepare_topics()
-        listeners = [
-            _Listener(alias, self.wake, self.stop)
-            for alias in self.aliases
-            if connections[alias].vendor == "postgresql"
-        ]
-        for listener in listeners:
-            listener.start()
+        listeners = start_listeners(self.aliases, [self.wake], self.stop) if listen else []
         try:
             while not self.stop.is_set():
+                # Clear before draining: a commit notified while we drain must wake the next wait.
+                self.wake.clear()
                 moved = self.drain_once()
                 if self._backoff:
                     self.stop.wait(self._backoff)
                 elif moved < self.batch_size:
                     self.wake.wait(self.poll_interval)
-                    self.wake.clear()
         finally:
             for listener in listeners:
                 listener.join(timeout=5)
@@ -135,12 +130,11 @@ class Relay:
             store.abandon(claim)
             raise
         store.complete(claim, result.sent, result.failed)
-        now = timezone.now()
         latency = metrics.commit_to_publish.labels(alias)
         for event in claim.events:
             if event.id in result.sent:
                 metrics.published.labels(alias, event.topic).inc()
-                latency.observe(max(0.0, (now - event.created_at).total_seconds()))
+                latency.observe(max(0.0, event.age))
             else:
                 metrics.publish_failures.labels(alias, event.topic).inc()
         self.stats.batches += 1
@@ -169,29 +163,83 @@ class Relay:
         self._backoff = 0.0
 
 
-class _Listener(threading.Thread):
-    """Sets ``wake`` whenever a transaction on ``alias`` commits an event (PostgreSQL NOTIFY)."""
+def run_workers(
+    transport_factory: Callable[[], Transport], *, workers: int, stop: threading.Event, **options: Any
+) -> RelayStats:
+    """Run ``workers`` relays in threads of this process, each with its own connection and producer.
 
-    def __init__(self, alias: str, wake: threading.Event, stop: threading.Event) -> None:
+    While one worker waits for the broker to acknowledge its batch, another claims and
+    publishes the next one; SKIP LOCKED keeps their batches apart and the per-aggregate
+    guard keeps each aggregate's events in order across them.
+    """
+    relays = [Relay(transport_factory(), stop=stop, **options) for _ in range(workers)]
+    aliases = relays[0].aliases
+    listeners = start_listeners(aliases, [relay.wake for relay in relays], stop)
+    failures: list[BaseException] = []
+
+    def work(relay: Relay) -> None:
+        try:
+            relay.run(listen=False)
+        except BaseException as error:
+            failures.append(error)
+            stop.set()
+            raise
+
+    threads = [threading.Thread(target=work, args=(r,), name=f"relay-{i}") for i, r in enumerate(relays)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for listener in listeners:
+        listener.join(timeout=5)
+    if failures:
+        raise failures[0]
+    total = RelayStats()
+    for relay in relays:
+        total.published += relay.stats.published
+        total.failed += relay.stats.failed
+        total.batches += relay.stats.batches
+    return total
+
+
+def start_listeners(
+    aliases: Sequence[str], wakes: list[threading.Event], stop: threading.Event
+) -> list[_Listener]:
+    """One LISTEN connection per PostgreSQL alias, waking every relay on each commit."""
+    listeners = [
+        _Listener(alias, wakes, stop) for alias in aliases if connections[alias].vendor == "postgresql"
+    ]
+    for listener in listeners:
+        listener.start()
+    return listeners
+
+
+class _Listener(threading.Thread):
+    """Wakes the relays whenever a transaction on ``alias`` commits an event (PostgreSQL NOTIFY)."""
+
+    def __init__(self, alias: str, wakes: list[threading.Event], stop: threading.Event) -> None:
         super().__init__(name=f"outbox-listener-{alias}", daemon=True)
         self.alias = alias
-        self.wake = wake
+        self.wakes = wakes
         self.stop = stop
+
+    def _wake(self) -> None:
+        for wake in self.wakes:
+            wake.set()
 
     def run(self) -> None:
         params = connections[self.alias].get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        params.pop("prepare_threshold", None)
+        for key in ("cursor_factory", "context", "prepare_threshold"):
+            params.pop(key, None)
         while not self.stop.is_set():
             try:
                 with psycopg.connect(**params, autocommit=True) as connection:
                     connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     # Something may have been written while (re)connecting.
-                    self.wake.set()
+                    self._wake()
                     while not self.stop.is_set():
                         for _ in connection.notifies(timeout=1.0, stop_after=1):
-                            self.wake.set()
+                            self._wake()
             except psycopg.Error as error:
                 logger.warning(
                     "outbox listener on %s lost its connection (%s); polling meanwhile", self.alias, error

@@ -149,6 +149,10 @@ CONTEXT_DATABASES = {
     "payments": "documents",
     "notifications": "documents",
 }
+if ENV.TICKETFLOW_ENV == "test":
+    # A test-only context that exercises the event kernel with misbehaving handlers.
+    INSTALLED_APPS.append("tests.probe")
+    CONTEXT_DATABASES["probe"] = "default"
 DATABASE_ROUTERS = [
     *(ContextRouter(label, alias) for label, alias in CONTEXT_DATABASES.items()),
     KernelRouter(aliases=("default", "documents")),

@@ -24,9 +24,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections
-from django.db.models import Count, F, Min
+from django.db.models import Count, F, Min, QuerySet
 from django.utils import timezone
 
 from ticketflow import db
@@ -101,11 +102,17 @@ def emit(payload: Payload, *, aggregate_id: str, using: str) -> Envelope[Payload
 class PendingEvent:
     """A claimed outbox row, ready to publish."""
 
-    id: uuid.UUID
+    id: str
     topic: str
     aggregate_id: str
     body: str
-    created_at: datetime
+    position: int
+    """Microseconds since the epoch when it was written (strictly increasing per process)."""
+
+    @property
+    def age(self) -> float:
+        """Seconds since the event was written (and, within microseconds, committed)."""
+        return time.time() - self.position / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,33 +124,21 @@ class Claim:
     events: tuple[PendingEvent, ...]
 
 
-def _hold_back_out_of_order(
-    alias: str, rows: Sequence[PendingEvent], positions: dict[uuid.UUID, int]
-) -> list[PendingEvent]:
-    """Drop rows whose aggregate has an earlier pending event this batch does not hold."""
-    if not rows:
-        return []
-    held = set(positions)
-    aggregates = {row.aggregate_id for row in rows}
-    earliest_elsewhere = dict(
-        OutboxMessage.objects.using(alias)
-        .filter(pending=True, aggregate_id__in=aggregates)
-        .exclude(id__in=held)
-        .values("aggregate_id")
-        .annotate(first=Min("position"))
-        .values_list("aggregate_id", "first")
-    )
-    if not earliest_elsewhere:
-        return list(rows)
+def _in_order(rows: Sequence[PendingEvent], earliest_elsewhere: dict[str, int]) -> list[PendingEvent]:
+    """Keep the rows that no earlier pending event of their aggregate outside the batch precedes."""
     return [
         row
         for row in rows
-        if row.aggregate_id not in earliest_elsewhere
-        or positions[row.id] < earliest_elsewhere[row.aggregate_id]
+        if row.aggregate_id not in earliest_elsewhere or row.position < earliest_elsewhere[row.aggregate_id]
     ]
 
 
-_FIELDS = ("id", "topic", "aggregate_id", "body", "created_at", "position")
+def _array(ids: Iterable[str]) -> str:
+    """A PostgreSQL array literal of UUID strings (safe: they come from ``id::text``)."""
+    return "{" + ",".join(ids) + "}"
+
+
+_FIELDS = ("id", "topic", "aggregate_id", "body", "position")
 
 
 class OutboxStore:
@@ -163,19 +158,35 @@ class OutboxStore:
             return self._claim_locked(limit)
         return self._claim_leased(limit)
 
+    # The PostgreSQL path is the relay's hot loop: one statement claims the batch and flags
+    # rows that must wait for an earlier event of their aggregate held by another relay;
+    # one statement marks the batch sent. Ids travel as one text array literal: adapting
+    # hundreds of UUID objects one by one costs more than the query itself.
+    _CLAIM_SQL = """
+        WITH batch AS (
+            SELECT id, topic, aggregate_id, body, position FROM ticketflow_outbox
+            WHERE pending ORDER BY position LIMIT %s FOR UPDATE SKIP LOCKED
+        )
+        SELECT b.id::text, b.topic, b.aggregate_id, b.body, b.position,
+               EXISTS (
+                   SELECT 1 FROM ticketflow_outbox earlier
+                   WHERE earlier.pending AND earlier.aggregate_id = b.aggregate_id
+                     AND earlier.position < b.position AND earlier.id NOT IN (SELECT id FROM batch)
+               ) AS must_wait
+        FROM batch b ORDER BY b.position
+    """
+    _MARK_SENT_SQL = """
+        UPDATE ticketflow_outbox SET pending = false, sent_at = %s, claim_token = '', claimed_until = NULL
+        WHERE id = ANY(%s::uuid[])
+    """
+
     def _claim_locked(self, limit: int) -> Claim:
         connection = connections[self.alias]
         connection.set_autocommit(False)
         try:
-            rows = list(
-                OutboxMessage.objects.using(self.alias)
-                .filter(pending=True)
-                .order_by("position")
-                .select_for_update(skip_locked=True)
-                .values_list(*_FIELDS)[:limit]
-            )
-            events = [PendingEvent(*row[:5]) for row in rows]
-            kept = _hold_back_out_of_order(self.alias, events, {row[0]: row[5] for row in rows})
+            with connection.cursor() as cursor:
+                cursor.execute(self._CLAIM_SQL, [limit])
+                kept = [PendingEvent(*row[:5]) for row in cursor.fetchall() if not row[5]]
         except BaseException:
             connection.rollback()
             connection.set_autocommit(True)
@@ -194,22 +205,31 @@ class OutboxStore:
                 free.filter(id__in=candidates).update(claim_token=token, claimed_until=now + LEASE)
         if not candidates:
             return Claim(self.alias, token, ())
-        rows = list(
-            manager.filter(claim_token=token, pending=True).order_by("position").values_list(*_FIELDS)
+        rows = manager.filter(claim_token=token, pending=True).order_by("position").values_list(*_FIELDS)
+        events = [PendingEvent(str(row[0]), *row[1:]) for row in rows]
+        earliest_elsewhere = dict(
+            manager.filter(pending=True, aggregate_id__in={event.aggregate_id for event in events})
+            .exclude(claim_token=token)
+            .values("aggregate_id")
+            .annotate(first=Min("position"))
+            .values_list("aggregate_id", "first")
         )
-        events = [PendingEvent(*row[:5]) for row in rows]
-        kept = _hold_back_out_of_order(self.alias, events, {row[0]: row[5] for row in rows})
+        kept = _in_order(events, earliest_elsewhere) if earliest_elsewhere else events
         released = {event.id for event in events} - {event.id for event in kept}
         if released:
             manager.filter(id__in=released, claim_token=token).update(claim_token="", claimed_until=None)
         return Claim(self.alias, token, tuple(kept))
 
-    def complete(self, claim: Claim, sent: Iterable[uuid.UUID], failed: dict[uuid.UUID, str]) -> None:
+    def complete(self, claim: Claim, sent: Iterable[str], failed: dict[str, str]) -> None:
         """Mark ``sent`` events published and note ``failed`` ones for a later retry."""
         now = timezone.now()
         manager = OutboxMessage.objects.using(self.alias)
         sent_ids = list(sent)
         try:
+            if self.locking and connections[self.alias].vendor == "postgresql":
+                with connections[self.alias].cursor() as cursor:
+                    cursor.execute(self._MARK_SENT_SQL, [now, _array(sent_ids)])
+                sent_ids = []
             for chunk in _chunks(sent_ids, 1000):
                 manager.filter(id__in=chunk).update(
                     pending=False, sent_at=now, claim_token="", claimed_until=None
@@ -246,16 +266,15 @@ class OutboxStore:
         )
         return (timezone.now() - oldest["first"]).total_seconds() if oldest["first"] else 0.0
 
-    def requeue(
+    def _sent(
         self,
         *,
-        ids: Sequence[uuid.UUID] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        aggregate_id: str | None = None,
-        topic: str | None = None,
-    ) -> int:
-        """Mark already-sent events pending again so the relay publishes them once more."""
+        ids: Sequence[uuid.UUID] | None,
+        since: datetime | None,
+        until: datetime | None,
+        aggregate_id: str | None,
+        topic: str | None,
+    ) -> QuerySet[OutboxMessage]:
         rows = OutboxMessage.objects.using(self.alias).filter(pending=False)
         if ids is not None:
             rows = rows.filter(id__in=list(ids))
@@ -267,7 +286,19 @@ class OutboxStore:
             rows = rows.filter(aggregate_id=aggregate_id)
         if topic is not None:
             rows = rows.filter(topic=topic)
-        return rows.update(pending=True, sent_at=None, claim_token="", claimed_until=None)
+        return rows
+
+    def count_sent(self, **selection: Any) -> int:
+        """How many published events :meth:`requeue` with the same selection would queue."""
+        return self._sent(**selection).count()
+
+    def requeue(self, **selection: Any) -> int:
+        """Mark published events pending again so the relay publishes them once more.
+
+        Selection (all optional, combined): ``ids``, ``since``, ``until``, ``aggregate_id``,
+        ``topic``.
+        """
+        return self._sent(**selection).update(pending=True, sent_at=None, claim_token="", claimed_until=None)
 
     def prune(self, older_than: datetime) -> int:
         """Delete sent events written before ``older_than`` (kept until then for replay)."""
@@ -286,7 +317,7 @@ class OutboxStore:
         return {row["topic"]: row["n"] for row in rows}
 
 
-def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterable[Sequence[uuid.UUID]]:
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk

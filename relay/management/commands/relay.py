@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from relay.engine import Relay
+from relay.engine import Relay, run_workers
 from relay.metrics_server import serve_metrics
 from relay.signals import stop_on_signals
-from ticketflow.messaging.transports import get_transport
+from ticketflow.messaging.transports import get_transport, new_transport
 
 
 class Command(BaseCommand):
@@ -28,16 +28,27 @@ class Command(BaseCommand):
         )
         parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
         parser.add_argument("--once", action="store_true", help="Drain what is pending, then exit.")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="Relay threads in this process (with Kafka); default 2."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["metrics_port"]:
             serve_metrics(options["metrics_port"])
-        relay = Relay(
-            get_transport(),
-            aliases=options["aliases"] or ("default", "documents"),
-            batch_size=options["batch_size"],
-            poll_interval=options["poll_interval"],
-            stop=stop_on_signals(),
-        )
-        stats = relay.drain() if options["once"] else relay.run()
+        settings_for_relays = {
+            "aliases": options["aliases"] or ("default", "documents"),
+            "batch_size": options["batch_size"],
+            "poll_interval": options["poll_interval"],
+        }
+        stop = stop_on_signals()
+        transport = get_transport()
+        if options["once"]:
+            stats = Relay(transport, stop=stop, **settings_for_relays).drain()
+        elif transport.remote and options["workers"] > 1:
+            stats = run_workers(
+                new_transport, workers=options["workers"], stop=stop, **settings_for_relays
+            )
+        else:
+            # The in-process transport applies events on the relay's own thread: one worker.
+            stats = Relay(transport, stop=stop, **settings_for_relays).run()
         self.stdout.write(f"relay published {stats.published} events in {stats.batches} batches")

@@ -11,7 +11,12 @@ from ticketflow.messaging.transports.base import PublishResult, Transport, Trans
 
 @lru_cache(maxsize=1)
 def get_transport() -> Transport:
-    """The process's transport, chosen by settings (Kafka when KAFKA_BOOTSTRAP_SERVERS is set)."""
+    """The process's shared transport, chosen by settings (Kafka when KAFKA_BOOTSTRAP_SERVERS is set)."""
+    return new_transport()
+
+
+def new_transport() -> Transport:
+    """A transport of its own (its own producer), for a relay worker thread."""
     options = settings.TICKETFLOW_EVENTS
     if options["TRANSPORT"] == "kafka":
         from ticketflow.messaging.transports.kafka import KafkaTransport
@@ -22,4 +27,4 @@ def get_transport() -> Transport:
     return InProcessTransport()
 
 
-__all__ = ("PublishResult", "Transport", "TransportUnavailable", "get_transport")
+__all__ = ("PublishResult", "Transport", "TransportUnavailable", "get_transport", "new_transport")

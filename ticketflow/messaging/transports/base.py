@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,8 +17,8 @@ class TransportUnavailable(RuntimeError):
 class PublishResult:
     """Which events of a batch were acknowledged, and why the others were not."""
 
-    sent: set[uuid.UUID] = field(default_factory=set)
-    failed: dict[uuid.UUID, str] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 class Transport(Protocol):
