@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     payload = SeatsRelease(
                         booking_id=booking,
                         event_id="event-1",
+                        hold_id=f"hold-{i}",
                         seat_ids=[str(uuid.uuid4()) for _ in range(2)],
                         reason="hold expired",
                     )
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         for _ in range(total):
             with db.atomic("default"):
                 envelope = emit(
-                    SeatsRelease(booking_id="steady", event_id="event-1", seat_ids=["s"], reason="steady"),
+                    SeatsRelease(
+                        booking_id="steady", event_id="event-1", hold_id="h", seat_ids=["s"], reason="steady"
+                    ),
                     aggregate_id=f"steady-{len(committed_at) % 500}",
                     using="default",
                 )

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "apps.bookings",
     "apps.payments",
     "apps.notifications",
+    "apps.demo",
+    "apps.storefront",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +200,11 @@ TICKETFLOW_EVENTS = {
     "CONSUMER_BACKOFF_SECONDS": 0.2,
 }
 
+# --- Sales ----------------------------------------------------------------------------------
+
+# However long an event asks for, a hold never outlives this: unpaid seats go back on sale.
+HOLD_MAX_MINUTES = 30
+
 # --- Background work ------------------------------------------------------------------------
 
 if REDIS_URL:
@@ -221,7 +228,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "expire-overdue-holds": {"task": "bookings.expire_overdue_holds", "schedule": 10.0},
+}
 
 # --- Mail -----------------------------------------------------------------------------------
 
@@ -279,6 +288,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ticketflow.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"login": "30/min", "register": "20/min", "booking": "60/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -15,6 +15,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/users/", include("apps.accounts.urls")),
+    path("api/", include("apps.catalog.urls")),
+    path("api/inventory/", include("apps.inventory.urls")),
+    path("api/", include("apps.bookings.urls")),
+    path("api/payments/", include("apps.payments.urls")),
+    path("api/notifications/", include("apps.notifications.urls")),
+    path("", include("apps.storefront.urls")),
 ]
 
 

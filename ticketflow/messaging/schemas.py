@@ -242,12 +242,18 @@ class LockedSeat(BaseModel):
     price_cents: Cents
 
 
+HoldId = Annotated[
+    str, Field(min_length=1, max_length=64, description="Names one hold of a booking's seats.")
+]
+
+
 @register
 class SeatsLocked(Payload):
     topic = Topic.SEATS_LOCKED
 
     booking_id: Id
     event_id: Id
+    hold_id: HoldId
     seats: Annotated[list[LockedSeat], Field(min_length=1)]
     total_cents: Cents
     currency: Currency
@@ -274,15 +280,19 @@ class SeatsConfirm(Payload):
 
     booking_id: Id
     event_id: Id
+    hold_id: HoldId
     seat_ids: SeatIds
 
 
 @register
 class SeatsRelease(Payload):
+    """Give back one hold. A release names its hold, so a stale one never frees a newer hold."""
+
     topic = Topic.SEATS_RELEASE
 
     booking_id: Id
     event_id: Id
+    hold_id: HoldId
     seat_ids: SeatIds
     reason: str
 

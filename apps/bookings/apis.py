@@ -1,0 +1,106 @@
+"""The bookings API: start a booking, follow it, list yours, cancel."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.bookings import selectors, services
+from apps.bookings.serializers import BookingInput, BookingOutput
+from ticketflow.errors import InvalidInput, NotFound
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Send the same key again (e.g. after a timeout) to get the same booking back, never a second one.",
+)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > 255 or not key.isprintable():
+        raise InvalidInput(
+            "The Idempotency-Key header must be 1 to 255 printable characters.",
+            details={"fields": {"Idempotency-Key": ["invalid"]}},
+        )
+    return key
+
+
+class BookingCreateApi(APIView):
+    """Start a booking: 202 with the booking PENDING; follow it at /api/bookings/{id}."""
+
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "booking"
+
+    @extend_schema(request=BookingInput, responses={202: BookingOutput}, parameters=[IDEMPOTENCY_KEY])
+    def post(self, request: Request) -> Response:
+        payload = BookingInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        booking, created = services.booking_create(
+            buyer=services.Buyer(
+                user_id=str(request.user.id), email=request.user.email, name=request.user.name
+            ),
+            event_id=str(data["event_id"]),
+            seat_ids=data["seat_ids"],
+            payment_method=data["payment_method"],
+            idempotency_key=_idempotency_key(request),
+        )
+        booking = selectors.booking_get(booking_id=str(booking.id), user_id=str(request.user.id))
+        headers = {"Location": f"/api/bookings/{booking.id}"}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(BookingOutput(booking).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+class BookingMyApi(GenericAPIView):
+    """Your bookings, newest first."""
+
+    serializer_class = BookingOutput
+
+    @extend_schema(responses={200: BookingOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.booking_list_for_user(user_id=str(request.user.id)))
+        return self.get_paginated_response(BookingOutput(page, many=True).data)
+
+
+class BookingDetailApi(APIView):
+    """One of your bookings, with its saga timeline (staff may see any)."""
+
+    @extend_schema(responses={200: BookingOutput})
+    def get(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get(
+            booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
+        )
+        if booking is None:
+            raise NotFound("No booking of yours has this id.")
+        return Response(BookingOutput(booking).data)
+
+
+class BookingCancelApi(APIView):
+    """Cancel a booking before the event starts: seats are freed and any payment refunded."""
+
+    @extend_schema(request=None, responses={200: BookingOutput})
+    def post(self, request: Request, booking_id: str) -> Response:
+        if (
+            selectors.booking_get(
+                booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
+            )
+            is None
+        ):
+            raise NotFound("No booking of yours has this id.")
+        services.booking_cancel(
+            booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
+        )
+        booking = selectors.booking_get(booking_id=booking_id, user_id=str(request.user.id), is_staff=True)
+        return Response(BookingOutput(booking).data)

@@ -1,0 +1,21 @@
+"""The booking funnel in Prometheus: how many bookings reach each state, and how fast."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+_entered = Counter("ticketflow_bookings_total", "Bookings that entered each state.", ["state"])
+_saga = Histogram(
+    "ticketflow_booking_saga_seconds",
+    "Time from a booking's request to its outcome (confirmed, failed, expired, cancelled).",
+    ["outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
+)
+
+
+def entered(state: str) -> None:
+    _entered.labels(state).inc()
+
+
+def finished(outcome: str, seconds: float) -> None:
+    _saga.labels(outcome).observe(seconds)

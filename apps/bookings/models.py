@@ -1,0 +1,130 @@
+"""The bookings context: the booking aggregate and what it knows about the events it sells.
+
+A booking moves PENDING -> SEATS_LOCKED -> CONFIRMED, or ends FAILED, EXPIRED or
+CANCELLED. Every transition happens with the booking's row locked, bumps ``version``, and
+appends a :class:`BookingStep` to its timeline -- in the same transaction as the events
+it emits.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class BookableEvent(models.Model):
+    """The booking rules of an event, projected from the catalog's snapshots.
+
+    Bookings validates requests synchronously against this copy (is it on sale, how many
+    seats per booking, do the seats belong to it) without asking another context.
+    """
+
+    event_id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=200)
+    venue_name = models.CharField(max_length=120)
+    status = models.CharField(max_length=16)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    sale_starts_at = models.DateTimeField(null=True, blank=True)
+    sale_ends_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    max_seats_per_booking = models.PositiveSmallIntegerField()
+    hold_minutes = models.PositiveSmallIntegerField()
+    layout = models.JSONField()
+    revision = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "bookings_bookable_event"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    SEATS_LOCKED = "SEATS_LOCKED", "Seats held"
+    CONFIRMED = "CONFIRMED", "Confirmed"
+    FAILED = "FAILED", "Failed"
+    EXPIRED = "EXPIRED", "Expired"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+TERMINAL = frozenset({BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.CANCELLED})
+
+
+class Booking(models.Model):
+    """One attempt by one buyer to buy some seats of one event."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=16, unique=True, help_text="What the buyer quotes: TF-XXXX-XXXX.")
+    user_id = models.UUIDField()
+    customer_email = models.EmailField()
+    customer_name = models.CharField(max_length=150)
+    event_id = models.UUIDField()
+    event_name = models.CharField(max_length=200)
+    event_starts_at = models.DateTimeField()
+    venue_name = models.CharField(max_length=120)
+    seat_ids = models.JSONField(help_text="The seats asked for, as the buyer chose them.")
+    seats = models.JSONField(default=list, help_text="The held seats with their prices (from inventory).")
+    payment_method = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_reason = models.TextField(blank=True)
+    total_cents = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    hold_id = models.UUIDField(null=True, blank=True)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    payment_attempt = models.PositiveSmallIntegerField(default=0)
+    payment_id = models.CharField(max_length=64, blank=True)
+    paid = models.BooleanField(default=False, help_text="A payment for this booking succeeded.")
+    refund_state = models.CharField(
+        max_length=16, blank=True, choices=[("REQUESTED", "Requested"), ("REFUNDED", "Refunded")]
+    )
+    # NULL, not "": bookings without a key stay out of the unique constraint.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("user_id", "idempotency_key"),
+                condition=models.Q(idempotency_key__isnull=False),
+                name="bookings_one_booking_per_idempotency_key",
+            ),
+        )
+        indexes = (
+            models.Index(fields=("user_id", "created_at"), name="bookings_user_idx"),
+            models.Index(fields=("status", "hold_expires_at"), name="bookings_expiry_idx"),
+            models.Index(fields=("event_id", "status"), name="bookings_event_idx"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+class BookingStep(models.Model):
+    """One step of a booking's saga, for its timeline (API, pages, admin)."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(max_length=64, help_text="The event type, or what happened.")
+    status = models.CharField(max_length=16, help_text="The booking's status after this step.")
+    detail = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("at", "id")
+        indexes = (models.Index(fields=("booking", "at"), name="bookings_step_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.step} -> {self.status}"

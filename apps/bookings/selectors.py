@@ -1,0 +1,44 @@
+"""Reads of the bookings context."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Prefetch, QuerySet
+
+from apps.bookings.models import BookableEvent, Booking, BookingStep
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def booking_get(*, booking_id: str, user_id: str, is_staff: bool = False) -> Booking | None:
+    """A booking its buyer (or staff) may see, with its timeline; None otherwise."""
+    if not _is_uuid(booking_id):
+        return None
+    booking = (
+        Booking.objects.prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")))
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or (str(booking.user_id) != str(user_id) and not is_staff):
+        return None
+    return booking
+
+
+def booking_list_for_user(*, user_id: str) -> QuerySet[Booking]:
+    """The buyer's bookings, newest first."""
+    return (
+        Booking.objects.filter(user_id=user_id)
+        .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")))
+        .order_by("-created_at")
+    )
+
+
+def bookable_event_get(*, event_id: str) -> BookableEvent | None:
+    return BookableEvent.objects.filter(pk=event_id).first() if _is_uuid(event_id) else None

@@ -1,0 +1,70 @@
+"""Request and response shapes of the bookings API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.bookings.models import Booking, BookingStep
+
+
+def money(cents: int | None) -> str | None:
+    return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
+
+
+class BookingInput(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    seat_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64), allow_empty=False, max_length=100
+    )
+    payment_method = serializers.CharField(max_length=255, default="pm_card_visa")
+
+    def validate_seat_ids(self, seat_ids: list[str]) -> list[str]:
+        if len(set(seat_ids)) != len(seat_ids):
+            raise serializers.ValidationError("Each seat may be asked for only once.")
+        return seat_ids
+
+
+class StepOutput(serializers.ModelSerializer):
+    class Meta:
+        model = BookingStep
+        fields = ("step", "status", "detail", "at")
+
+
+class SeatOutput(serializers.Serializer):
+    seat_id = serializers.CharField()
+    section = serializers.CharField()
+    row = serializers.CharField()
+    number = serializers.IntegerField()
+    category = serializers.CharField()
+    price_cents = serializers.IntegerField()
+
+
+class BookingOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    event_id = serializers.CharField(read_only=True)
+    total = serializers.SerializerMethodField()
+    seats = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = (
+            "id", "reference", "status", "event_id", "event_name", "event_starts_at", "venue_name",
+            "seat_ids", "seats", "total_cents", "total", "currency", "payment_method", "paid",
+            "refund_state", "failure_code", "failure_reason", "hold_expires_at", "version",
+            "created_at", "updated_at", "finished_at", "timeline",
+        )  # fmt: skip
+
+    def get_total(self, booking: Booking) -> str | None:
+        return money(booking.total_cents)
+
+    @extend_schema_field(SeatOutput(many=True))
+    def get_seats(self, booking: Booking) -> list[dict[str, Any]]:
+        return booking.seats
+
+    @extend_schema_field(StepOutput(many=True))
+    def get_timeline(self, booking: Booking) -> list[dict[str, Any]]:
+        return StepOutput(booking.steps.all(), many=True).data

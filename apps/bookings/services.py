@@ -1,0 +1,588 @@
+"""Commands of the bookings context: start a booking, react to the saga, cancel, expire.
+
+There is no orchestrator: bookings decides only its own aggregate's next state from the
+events it receives, and says what should happen next by emitting events in the same
+transaction. Every reaction locks the booking row first (``SELECT ... FOR UPDATE``), so a
+payment result and the expiry sweep can never both win; whichever commits second sees
+the first one's state and takes the compensating path instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError
+from django.db.models import F
+from django.utils import timezone
+
+from apps.bookings import metrics
+from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep
+from ticketflow import db
+from ticketflow.errors import Conflict, InvalidInput, NotFound
+from ticketflow.messaging.outbox import emit
+from ticketflow.messaging.schemas import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingExpired,
+    BookingFailed,
+    BookingInitiated,
+    Customer,
+    EventSnapshot,
+    PaymentProcessed,
+    PaymentRefunded,
+    PaymentRefundRequested,
+    PaymentRequested,
+    SeatLabel,
+    SeatsConfirm,
+    SeatsLocked,
+    SeatsLockFailed,
+    SeatsReacquire,
+    SeatsRelease,
+    seat_ids_of,
+)
+
+logger = logging.getLogger(__name__)
+
+PAYMENT_METHOD = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
+
+
+def _db() -> str:
+    return db.alias_for("bookings")
+
+
+# --- the events bookings sells ----------------------------------------------------------------
+
+
+def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
+    """Keep the local copy of an event's booking rules; False for a snapshot no newer than ours."""
+    fields = {
+        "name": snapshot.name,
+        "venue_name": snapshot.venue_name,
+        "status": snapshot.status,
+        "starts_at": snapshot.starts_at,
+        "ends_at": snapshot.ends_at,
+        "sale_starts_at": snapshot.sale_starts_at,
+        "sale_ends_at": snapshot.sale_ends_at,
+        "currency": snapshot.currency,
+        "max_seats_per_booking": snapshot.max_seats_per_booking,
+        "hold_minutes": snapshot.hold_minutes,
+        "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
+        "revision": snapshot.revision,
+    }
+    with db.atomic(_db()):
+        current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
+        if current is None:
+            BookableEvent.objects.create(event_id=snapshot.event_id, **fields)
+            return True
+        if current.revision >= snapshot.revision:
+            return False
+        BookableEvent.objects.filter(pk=snapshot.event_id).update(**fields)
+    return True
+
+
+# --- starting a booking -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Buyer:
+    user_id: str
+    email: str
+    name: str
+
+
+def _fingerprint(event_id: str, seat_ids: Sequence[str], payment_method: str) -> str:
+    body = json.dumps({"event": event_id, "seats": sorted(seat_ids), "pm": payment_method}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _reference() -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"TF-{code[:4]}-{code[4:]}"
+
+
+def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) -> BookableEvent:
+    event = BookableEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise InvalidInput(
+            "We do not sell tickets for this event.",
+            code="unknown_event",
+            details={"fields": {"event_id": ["No event with this id is on sale here."]}},
+        )
+    now = timezone.now()
+    on_sale = (
+        event.status == "on_sale"
+        and (event.sale_starts_at is None or event.sale_starts_at <= now)
+        and (event.sale_ends_at is None or now < event.sale_ends_at)
+        and now < event.ends_at
+    )
+    if not on_sale:
+        raise Conflict(
+            "Tickets for this event are not on sale right now.",
+            code="not_on_sale",
+            details={"event_status": event.status},
+        )
+    if len(seat_ids) > event.max_seats_per_booking:
+        raise InvalidInput(
+            f"You can book at most {event.max_seats_per_booking} seats at once for this event.",
+            code="too_many_seats",
+            details={"fields": {"seat_ids": [f"At most {event.max_seats_per_booking} seats."]}},
+        )
+    layout_json = json.dumps(event.layout, sort_keys=True)
+    unknown = sorted(set(seat_ids) - seat_ids_of(str(event.event_id), layout_json))
+    if unknown:
+        raise InvalidInput(
+            "Some of the seats are not seats of this event.",
+            code="unknown_seats",
+            details={"fields": {"seat_ids": ["Not seats of this event."]}, "unknown_seat_ids": unknown},
+        )
+    if not PAYMENT_METHOD.match(payment_method):
+        raise InvalidInput(
+            "The payment method is not one we can charge.",
+            details={"fields": {"payment_method": ["Expected a payment method id such as pm_card_visa."]}},
+        )
+    return event
+
+
+def booking_create(
+    *,
+    buyer: Buyer,
+    event_id: str,
+    seat_ids: Sequence[str],
+    payment_method: str,
+    idempotency_key: str | None = None,
+) -> tuple[Booking, bool]:
+    """Start a booking (PENDING) and ask inventory for the seats; returns (booking, created).
+
+    With an ``idempotency_key``, asking again returns the same booking instead of a second
+    one; the same key with a different request is a :class:`Conflict`.
+    """
+    fingerprint = _fingerprint(event_id, seat_ids, payment_method)
+    if idempotency_key is not None:
+        existing = _by_key(buyer.user_id, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    event = _validate(event_id=event_id, seat_ids=seat_ids, payment_method=payment_method)
+    try:
+        with db.atomic(_db()):
+            booking = Booking.objects.create(
+                reference=_reference(),
+                user_id=buyer.user_id,
+                customer_email=buyer.email,
+                customer_name=buyer.name,
+                event_id=event.event_id,
+                event_name=event.name,
+                event_starts_at=event.starts_at,
+                venue_name=event.venue_name,
+                seat_ids=list(seat_ids),
+                payment_method=payment_method,
+                currency=event.currency,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            BookingStep.objects.create(booking=booking, step="requested", status=booking.status)
+            emit(
+                BookingInitiated(
+                    booking_id=str(booking.id),
+                    event_id=str(event.event_id),
+                    seat_ids=list(seat_ids),
+                    customer=_customer(booking),
+                ),
+                aggregate_id=str(booking.id),
+                using=_db(),
+            )
+            db.on_commit(lambda: metrics.entered(BookingStatus.PENDING), using=_db())
+    except IntegrityError:
+        # The same Idempotency-Key raced in twice; the unique index let one through.
+        if idempotency_key is not None and (existing := _by_key(buyer.user_id, idempotency_key, fingerprint)):
+            return existing, False
+        raise
+    return booking, True
+
+
+def _by_key(user_id: str, key: str, fingerprint: str) -> Booking | None:
+    booking = Booking.objects.filter(user_id=user_id, idempotency_key=key).first()
+    if booking is not None and booking.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different booking request.",
+            code="idempotency_key_reused",
+        )
+    return booking
+
+
+# --- the saga's reactions -----------------------------------------------------------------------
+
+
+def _customer(booking: Booking) -> Customer:
+    return Customer(user_id=str(booking.user_id), email=booking.customer_email, name=booking.customer_name)
+
+
+def _facts(booking: Booking) -> dict[str, Any]:
+    return {
+        "booking_id": str(booking.id),
+        "reference": booking.reference,
+        "event_id": str(booking.event_id),
+        "event_name": booking.event_name,
+        "event_starts_at": booking.event_starts_at,
+        "venue_name": booking.venue_name,
+        "customer": _customer(booking),
+    }
+
+
+def _locked(booking_id: str) -> Booking | None:
+    return Booking.objects.select_for_update().filter(pk=booking_id).first()
+
+
+def _move(booking: Booking, status: str, *, step: str, detail: str = "", **changes: Any) -> None:
+    """Record a transition (or, with the same status, a timeline step) on a locked booking."""
+    now = timezone.now()
+    previous = booking.status
+    changes.update(status=status, updated_at=now)
+    if status in TERMINAL or status == BookingStatus.CONFIRMED:
+        changes.setdefault("finished_at", now)
+    Booking.objects.filter(pk=booking.pk).update(version=F("version") + 1, **changes)
+    for name, value in changes.items():
+        setattr(booking, name, value)
+    booking.version += 1
+    BookingStep.objects.create(booking=booking, step=step, status=status, detail=detail[:500], at=now)
+    if status != previous:
+        created_at = booking.created_at
+
+        def observe() -> None:
+            metrics.entered(status)
+            if status in TERMINAL or status == BookingStatus.CONFIRMED:
+                metrics.finished(status, (now - created_at).total_seconds())
+
+        db.on_commit(observe, using=_db())
+
+
+def _emit(payload: Any, booking: Booking) -> None:
+    emit(payload, aggregate_id=str(booking.id), using=_db())
+
+
+def _release(booking: Booking, hold_id: str, seat_ids: Sequence[str], reason: str) -> None:
+    _emit(
+        SeatsRelease(
+            booking_id=str(booking.id),
+            event_id=str(booking.event_id),
+            hold_id=hold_id,
+            seat_ids=list(seat_ids),
+            reason=reason,
+        ),
+        booking,
+    )
+
+
+def _confirm(booking: Booking) -> None:
+    """CONFIRMED: tell the buyer and have inventory sell the held seats."""
+    _emit(
+        BookingConfirmed(
+            **_facts(booking),
+            seats=[SeatLabel(**seat) for seat in booking.seats],
+            total_cents=booking.total_cents or 0,
+            currency=booking.currency,
+        ),
+        booking,
+    )
+    _emit(
+        SeatsConfirm(
+            booking_id=str(booking.id),
+            event_id=str(booking.event_id),
+            hold_id=str(booking.hold_id),
+            seat_ids=[seat["seat_id"] for seat in booking.seats],
+        ),
+        booking,
+    )
+
+
+def _request_refund(booking: Booking, reason_code: str, reason: str) -> None:
+    _emit(PaymentRefundRequested(booking_id=str(booking.id), reason_code=reason_code, reason=reason), booking)
+
+
+def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
+    """Seats are held: ask for the payment (PENDING -> SEATS_LOCKED).
+
+    For a paid booking whose hold had expired, this is its seats coming back: CONFIRMED.
+    Seats held for a booking that no longer wants them are released straight away.
+    """
+    booking = _locked(payload.booking_id)
+    seats = [seat.model_dump() for seat in payload.seats]
+    if booking is None:
+        logger.warning("seats held for unknown booking %s; releasing them", payload.booking_id)
+        emit(
+            SeatsRelease(
+                booking_id=payload.booking_id,
+                event_id=payload.event_id,
+                hold_id=payload.hold_id,
+                seat_ids=[s["seat_id"] for s in seats],
+                reason="unknown booking",
+            ),
+            aggregate_id=payload.booking_id,
+            using=_db(),
+        )
+        return
+    if booking.status == BookingStatus.PENDING:
+        attempt = booking.payment_attempt + 1
+        _move(
+            booking,
+            BookingStatus.SEATS_LOCKED,
+            step="seats.locked",
+            detail=f"{len(seats)} seats held until {payload.hold_expires_at:%H:%M:%S} UTC",
+            seats=seats,
+            total_cents=payload.total_cents,
+            currency=payload.currency,
+            hold_id=payload.hold_id,
+            hold_expires_at=payload.hold_expires_at,
+            payment_attempt=attempt,
+        )
+        if payload.total_cents == 0:
+            _move(
+                booking,
+                BookingStatus.CONFIRMED,
+                step="booking.confirmed",
+                detail="free tickets: nothing to pay",
+            )
+            _confirm(booking)
+            return
+        _emit(
+            PaymentRequested(
+                booking_id=str(booking.id),
+                attempt=attempt,
+                payment_method=booking.payment_method,
+                amount_cents=payload.total_cents,
+                currency=payload.currency,
+                customer=_customer(booking),
+                description=f"{booking.event_name}: {len(seats)} seat(s), booking {booking.reference}",
+            ),
+            booking,
+        )
+        return
+    if booking.status == BookingStatus.EXPIRED and booking.paid and not booking.refund_state:
+        _move(
+            booking,
+            BookingStatus.CONFIRMED,
+            step="seats.locked",
+            detail="the seats were still free after the late payment",
+            seats=seats,
+            total_cents=payload.total_cents,
+            hold_id=payload.hold_id,
+            hold_expires_at=payload.hold_expires_at,
+            failure_code="",
+            failure_reason="",
+        )
+        _confirm(booking)
+        return
+    if str(booking.hold_id) == payload.hold_id:
+        return  # the hold this booking already knows about
+    _release(booking, payload.hold_id, [s["seat_id"] for s in seats], f"booking is {booking.status}")
+    _move(booking, booking.status, step="seats.locked", detail="seats held too late; released again")
+
+
+def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
+    """No seats: a new booking fails; a late-paid one is refunded. Otherwise nothing to do."""
+    booking = _locked(payload.booking_id)
+    if booking is None:
+        return
+    if booking.status == BookingStatus.PENDING:
+        _move(
+            booking,
+            BookingStatus.FAILED,
+            step="seats.lock-failed",
+            detail=payload.reason,
+            failure_code=payload.reason_code,
+            failure_reason=payload.reason,
+        )
+        _emit(
+            BookingFailed(**_facts(booking), reason_code=payload.reason_code, reason=payload.reason), booking
+        )
+    elif booking.status == BookingStatus.EXPIRED and booking.paid and not booking.refund_state:
+        reason = (
+            "Your payment arrived after your hold had expired, and the seats were sold meanwhile. "
+            "We are refunding your payment in full."
+        )
+        _move(
+            booking,
+            BookingStatus.EXPIRED,
+            step="seats.lock-failed",
+            detail=payload.reason,
+            failure_code="late_payment_seats_gone",
+            failure_reason=reason,
+            refund_state="REQUESTED",
+        )
+        _request_refund(booking, "late_payment", reason)
+
+
+def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
+    """The payment's outcome decides the booking; a payment nobody can use any more is refunded."""
+    booking = _locked(payload.booking_id)
+    if booking is None:
+        logger.error("payment %s for unknown booking %s", payload.payment_id, payload.booking_id)
+        return
+    if payload.status == "FAILED":
+        if booking.status != BookingStatus.SEATS_LOCKED:
+            return
+        reason = payload.failure_message or "Your payment was declined."
+        hold_id, seat_ids = str(booking.hold_id), [seat["seat_id"] for seat in booking.seats]
+        _move(
+            booking,
+            BookingStatus.FAILED,
+            step="payment.processed",
+            detail=f"payment failed: {payload.failure_code or 'declined'}",
+            failure_code=payload.failure_code or "payment_failed",
+            failure_reason=reason,
+        )
+        _release(booking, hold_id, seat_ids, "payment failed")
+        _emit(BookingFailed(**_facts(booking), reason_code=booking.failure_code, reason=reason), booking)
+        return
+    if booking.paid and booking.payment_id == payload.payment_id:
+        return  # this success is already known
+    if booking.status == BookingStatus.SEATS_LOCKED:
+        _move(
+            booking,
+            BookingStatus.CONFIRMED,
+            step="payment.processed",
+            detail="paid",
+            paid=True,
+            payment_id=payload.payment_id,
+        )
+        _confirm(booking)
+    elif booking.status == BookingStatus.EXPIRED and not booking.paid:
+        _move(
+            booking,
+            BookingStatus.EXPIRED,
+            step="payment.processed",
+            detail="paid after the hold expired; asking for the seats back",
+            paid=True,
+            payment_id=payload.payment_id,
+        )
+        _emit(
+            SeatsReacquire(
+                booking_id=str(booking.id), event_id=str(booking.event_id), seat_ids=booking.seat_ids
+            ),
+            booking,
+        )
+    elif booking.status in (BookingStatus.CANCELLED, BookingStatus.FAILED):
+        _move(
+            booking,
+            booking.status,
+            step="payment.processed",
+            detail="paid after the booking ended; refunding",
+            paid=True,
+            payment_id=payload.payment_id,
+            refund_state="REQUESTED",
+        )
+        code = "booking_cancelled" if booking.status == BookingStatus.CANCELLED else "late_payment"
+        _request_refund(booking, code, "The booking had already ended when the payment went through.")
+    else:
+        logger.error(
+            "payment %s succeeded for booking %s in state %s; not applied",
+            payload.payment_id,
+            booking.id,
+            booking.status,
+        )
+
+
+def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
+    """Note the refund on the booking's timeline. Again: already noted; nothing changes."""
+    booking = _locked(payload.booking_id)
+    if booking is None or booking.refund_state == "REFUNDED":
+        return
+    amount = f"{payload.amount_cents // 100}.{payload.amount_cents % 100:02d} {payload.currency}"
+    _move(
+        booking, booking.status, step="payment.refunded", detail=f"refunded {amount}", refund_state="REFUNDED"
+    )
+
+
+# --- the buyer cancels ------------------------------------------------------------------------------
+
+
+def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> Booking:
+    """Cancel a booking that has not ended yet, freeing its seats and refunding a payment.
+
+    Only its buyer (or staff) may, and only before the event starts.
+    """
+    with db.atomic(_db()):
+        booking = _locked(booking_id)
+        if booking is None or (str(booking.user_id) != str(user_id) and not is_staff):
+            raise NotFound("No booking of yours has this id.")
+        if booking.is_terminal:
+            raise Conflict(
+                f"This booking is already {booking.get_status_display().lower()}; there is nothing to cancel.",
+                code="already_finished",
+            )
+        if booking.event_starts_at <= timezone.now():
+            raise Conflict(
+                "The event has already started; bookings can no longer be cancelled.", code="too_late"
+            )
+        was_confirmed = booking.status == BookingStatus.CONFIRMED
+        refund_due = booking.paid
+        _move(
+            booking,
+            BookingStatus.CANCELLED,
+            step="booking.cancelled",
+            detail="cancelled by staff"
+            if is_staff and str(booking.user_id) != str(user_id)
+            else "cancelled by the buyer",
+            refund_state="REQUESTED" if refund_due else "",
+        )
+        _emit(
+            BookingCancelled(
+                **_facts(booking),
+                seat_ids=booking.seat_ids,
+                was_confirmed=was_confirmed,
+                refund_due=refund_due,
+                reason="cancelled at the buyer's request",
+            ),
+            booking,
+        )
+        if refund_due:
+            _request_refund(booking, "booking_cancelled", "The booking was cancelled.")
+    return booking
+
+
+# --- holds that run out ------------------------------------------------------------------------------
+
+
+def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Expire bookings whose seat hold ran out before payment; returns how many.
+
+    Safe to run on several workers at once: each booking is taken with SKIP LOCKED and
+    re-checked under its lock, in its own transaction.
+    """
+    now = now or timezone.now()
+    candidates = list(
+        Booking.objects.filter(status=BookingStatus.SEATS_LOCKED, hold_expires_at__lt=now)
+        .order_by("hold_expires_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    expired = 0
+    for booking_id in candidates:
+        with db.atomic(_db()):
+            booking = (
+                Booking.objects.select_for_update(skip_locked=True)
+                .filter(pk=booking_id, status=BookingStatus.SEATS_LOCKED, hold_expires_at__lt=now)
+                .first()
+            )
+            if booking is None:
+                continue
+            hold_id, seat_ids = str(booking.hold_id), [seat["seat_id"] for seat in booking.seats]
+            _move(
+                booking,
+                BookingStatus.EXPIRED,
+                step="hold.expired",
+                detail="the payment did not complete in time",
+                failure_code="hold_expired",
+                failure_reason="Your seats were held for a limited time and the payment did not complete in time.",
+            )
+            _release(booking, hold_id, seat_ids, "hold expired")
+            _emit(BookingExpired(**_facts(booking), seat_ids=booking.seat_ids), booking)
+            expired += 1
+    return expired

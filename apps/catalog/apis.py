@@ -1,0 +1,151 @@
+"""The catalog API: events and venues. Anyone may read; staff create and change."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.catalog import selectors, services
+from apps.catalog.models import Event
+from apps.catalog.serializers import EventInput, EventOutput, VenueInput, VenueOutput
+from ticketflow.errors import InvalidInput, NotFound
+
+
+class ReadAnyoneWriteStaff(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return IsAdminUser().has_permission(request, view)
+
+
+def _instant(name: str, value: str | None, *, end_of_day: bool = False) -> datetime | None:
+    """A query parameter as an aware datetime; a bare date means that day's start (or end)."""
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None and (day := parse_date(value)) is not None:
+        parsed = datetime.combine(day, time.max if end_of_day else time.min)
+    if parsed is None:
+        raise InvalidInput(
+            f"{name} must be a date (2026-12-31) or a date and time (2026-12-31T20:00:00Z).",
+            details={"fields": {name: [f"{value!r} is not a date"]}},
+        )
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+
+
+class EventListApi(GenericAPIView):
+    """Upcoming events, soonest first. Filters: ``from``, ``to`` (dates), ``venue`` (id), ``q`` (text)."""
+
+    permission_classes = (ReadAnyoneWriteStaff,)
+    serializer_class = EventOutput
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="Only events starting on or after this date/time."),
+            OpenApiParameter("to", str, description="Only events starting on or before this date/time."),
+            OpenApiParameter("venue", str, description="Only events at this venue (id)."),
+            OpenApiParameter("q", str, description="Words in the name or description."),
+        ],
+        responses={200: EventOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        events = selectors.event_list(
+            include_drafts=request.user.is_staff and params.get("drafts") == "1",
+            starts_from=_instant("from", params.get("from")),
+            starts_until=_instant("to", params.get("to"), end_of_day=True),
+            venue_id=params.get("venue") or None,
+            text=(params.get("q") or "").strip()[:100] or None,
+        )
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(EventOutput(page, many=True).data)
+
+    @extend_schema(request=EventInput, responses={201: EventOutput})
+    def post(self, request: Request) -> Response:
+        payload = EventInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        publish = payload.validated_data.get("status") == "on_sale"
+        event = services.event_create(details=payload.details(), publish=publish)
+        return Response(EventOutput(event).data, status=status.HTTP_201_CREATED)
+
+
+class EventDetailApi(APIView):
+    """One event. Staff replace it with PUT (a published event announces the change)."""
+
+    permission_classes = (ReadAnyoneWriteStaff,)
+
+    def _get(self, request: Request, event_id: str) -> Event:
+        event = selectors.event_get(event_id=event_id, include_drafts=request.user.is_staff)
+        if event is None:
+            raise NotFound("No event has this id.")
+        return event
+
+    @extend_schema(responses={200: EventOutput})
+    def get(self, request: Request, event_id: str) -> Response:
+        return Response(EventOutput(self._get(request, event_id)).data)
+
+    @extend_schema(request=EventInput, responses={200: EventOutput})
+    def put(self, request: Request, event_id: str) -> Response:
+        event = self._get(request, event_id)
+        payload = EventInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = services.event_update(
+            event_id=str(event.pk), details=payload.details(), status=payload.validated_data.get("status")
+        )
+        return Response(EventOutput(event).data)
+
+
+class EventPublishApi(APIView):
+    """Put a draft event on sale (staff)."""
+
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(request=None, responses={200: EventOutput})
+    def post(self, request: Request, event_id: str) -> Response:
+        if selectors.event_get(event_id=event_id, include_drafts=True) is None:
+            raise NotFound("No event has this id.")
+        return Response(EventOutput(services.event_publish(event_id=event_id)).data)
+
+
+class VenueListApi(GenericAPIView):
+    """Venues, by name. Staff create them (with their seating plan)."""
+
+    permission_classes = (ReadAnyoneWriteStaff,)
+    serializer_class = VenueOutput
+
+    @extend_schema(responses={200: VenueOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.venue_list())
+        return self.get_paginated_response(VenueOutput(page, many=True).data)
+
+    @extend_schema(request=VenueInput, responses={201: VenueOutput})
+    def post(self, request: Request) -> Response:
+        payload = VenueInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        venue = services.venue_create(
+            name=data["name"], address=data["address"], timezone_name=data["timezone"], layout=data["layout"]
+        )
+        return Response(VenueOutput(venue).data, status=status.HTTP_201_CREATED)
+
+
+class VenueDetailApi(APIView):
+    """One venue with its seating plan."""
+
+    permission_classes = (AllowAny,)
+
+    @extend_schema(responses={200: VenueOutput})
+    def get(self, request: Request, venue_id: str) -> Response:
+        venue = selectors.venue_get(venue_id=venue_id)
+        if venue is None:
+            raise NotFound("No venue has this id.")
+        return Response(VenueOutput(venue).data)

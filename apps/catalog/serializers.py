@@ -1,0 +1,138 @@
+"""Request and response shapes of the catalog API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.catalog.layout import LayoutError, parse_layout_text, validate_layout
+from apps.catalog.models import Event, EventStatus, Venue
+from apps.catalog.services import EventDetails
+
+
+def money(cents: int) -> str:
+    """Minor units as a decimal string: 4250 -> "42.50"."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+class VenueSummary(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Venue
+        fields = ("id", "name", "address", "timezone", "capacity")
+
+
+class VenueOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    sections = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Venue
+        fields = (
+            "id",
+            "name",
+            "address",
+            "timezone",
+            "capacity",
+            "sections",
+            "layout",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_sections(self, venue: Venue) -> list[dict[str, Any]]:
+        layout = validate_layout(venue.layout)
+        return [
+            {"name": s.name, "rows": len(s.rows), "seats": sum(r.seats for r in s.rows)}
+            for s in layout.sections
+        ]
+
+
+class VenueInput(serializers.Serializer):
+    """A venue, with its layout either as a document (``layout``) or as text (``layout_text``)."""
+
+    name = serializers.CharField(max_length=120)
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    layout = serializers.JSONField(required=False)
+    layout_text = serializers.CharField(required=False, max_length=100_000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("layout" in attrs) == ("layout_text" in attrs):
+            raise serializers.ValidationError(
+                {"layout": ["Send the seating plan as either layout or layout_text."]}
+            )
+        try:
+            attrs["layout"] = (
+                parse_layout_text(attrs.pop("layout_text"))
+                if "layout_text" in attrs
+                else validate_layout(attrs["layout"])
+            )
+        except LayoutError as error:
+            raise serializers.ValidationError({"layout": [str(error)]}) from None
+        return attrs
+
+
+class PriceOutput(serializers.Serializer):
+    category = serializers.CharField()
+    price_cents = serializers.IntegerField()
+    price = serializers.CharField()
+
+
+class EventOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    venue = VenueSummary(read_only=True)
+    prices = serializers.SerializerMethodField()
+    on_sale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = (
+            "id", "name", "description", "venue", "starts_at", "ends_at", "status", "on_sale",
+            "currency", "prices", "sale_starts_at", "sale_ends_at", "max_seats_per_booking",
+            "hold_minutes", "published_at", "created_at", "updated_at",
+        )  # fmt: skip
+
+    @extend_schema_field(PriceOutput(many=True))
+    def get_prices(self, event: Event) -> list[dict[str, Any]]:
+        return [
+            {"category": category, "price_cents": cents, "price": money(cents)}
+            for category, cents in sorted(event.prices.items(), key=lambda item: (item[1], item[0]))
+        ]
+
+    def get_on_sale(self, event: Event) -> bool:
+        """True when tickets can be bought right now."""
+        now = timezone.now()
+        return (
+            event.status == EventStatus.ON_SALE
+            and (event.sale_starts_at is None or event.sale_starts_at <= now)
+            and (event.sale_ends_at is None or now < event.sale_ends_at)
+            and now < event.ends_at
+        )
+
+
+class EventInput(serializers.Serializer):
+    venue_id = serializers.UUIDField()
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    currency = serializers.CharField(min_length=3, max_length=3, default="EUR")
+    prices = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=10_000_000), allow_empty=False
+    )
+    sale_starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    sale_ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    max_seats_per_booking = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    hold_minutes = serializers.IntegerField(min_value=1, max_value=60, default=10)
+    status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
+
+    def details(self) -> EventDetails:
+        data = dict(self.validated_data)
+        data.pop("status", None)
+        data["venue_id"] = str(data["venue_id"])
+        return EventDetails(**data)

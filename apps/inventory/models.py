@@ -1,0 +1,100 @@
+"""The inventory context: every seat of every event on sale, and who holds it.
+
+The database decides who gets a seat: a seat moves AVAILABLE -> LOCKED (held for a
+booking, until ``hold_expires_at``) -> RESERVED (sold) under a row lock, and every change
+bumps its ``version``. Redis only turns away obvious losers early (``apps.inventory.locks``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class SaleEvent(models.Model):
+    """What inventory needs to know about an event, projected from the catalog's snapshots."""
+
+    event_id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    sale_starts_at = models.DateTimeField(null=True, blank=True)
+    sale_ends_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    max_seats_per_booking = models.PositiveSmallIntegerField()
+    hold_minutes = models.PositiveSmallIntegerField()
+    capacity = models.PositiveIntegerField()
+    revision = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "inventory_sale_event"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def on_sale_at(self, moment: object) -> bool:
+        return (
+            self.status == "on_sale"
+            and (self.sale_starts_at is None or self.sale_starts_at <= moment)
+            and (self.sale_ends_at is None or moment < self.sale_ends_at)
+            and moment < self.ends_at
+        )
+
+
+class SeatStatus(models.TextChoices):
+    AVAILABLE = "AVAILABLE", "Available"
+    LOCKED = "LOCKED", "Held"
+    RESERVED = "RESERVED", "Sold"
+
+
+class Seat(models.Model):
+    """One seat of one event. ``id`` is the seat id every context derives from the layout."""
+
+    id = models.UUIDField(primary_key=True)
+    event_id = models.UUIDField()
+    section = models.CharField(max_length=64)
+    row = models.CharField(max_length=16)
+    number = models.PositiveIntegerField()
+    category = models.CharField(max_length=32)
+    price_cents = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=SeatStatus.choices, default=SeatStatus.AVAILABLE)
+    booking_id = models.UUIDField(null=True, blank=True)
+    hold_id = models.UUIDField(null=True, blank=True)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "inventory_seat"
+        constraints = (
+            models.UniqueConstraint(
+                fields=("event_id", "section", "row", "number"), name="inventory_seat_place"
+            ),
+        )
+        indexes = (
+            models.Index(fields=("event_id", "status"), name="inventory_seat_status_idx"),
+            models.Index(fields=("booking_id",), name="inventory_seat_booking_idx"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.row}{self.number} ({self.status})"
+
+
+class CancelledBooking(models.Model):
+    """A booking that was cancelled: its seats are free and it may never hold or buy again.
+
+    Events of one booking travel on different topics, so a cancellation can overtake the
+    confirmation or even the hold request it makes obsolete; this record lets those late
+    arrivals be recognised and ignored.
+    """
+
+    booking_id = models.UUIDField(primary_key=True)
+    cancelled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "inventory_cancelled_booking"
+
+    def __str__(self) -> str:
+        return str(self.booking_id)
