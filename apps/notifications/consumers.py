@@ -1,0 +1,114 @@
+"""The notifications context's reactions to events: each one records the email it owes.
+
+The kernel runs every handler inside ``db.atomic("documents")`` together with its inbox row;
+the handler only records a PENDING notification, and the email is sent by a Celery task
+after that transaction commits (never inside it). The row's context is the event payload
+as it arrived, which is everything the templates need.
+"""
+
+from __future__ import annotations
+
+from apps.notifications.models import NotificationKind
+from apps.notifications.selectors import notification_get_booking_facts
+from apps.notifications.services import notification_record
+from ticketflow.messaging.envelope import Envelope
+from ticketflow.messaging.handlers import handles
+from ticketflow.messaging.schemas import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingExpired,
+    BookingFacts,
+    BookingFailed,
+    PaymentRefunded,
+    UserRegistered,
+)
+from ticketflow.messaging.topics import Topic
+
+
+def _record_booking_email(kind: NotificationKind, event: Envelope[BookingFacts]) -> None:
+    payload = event.payload
+    notification_record(
+        kind=kind,
+        source_event_id=event.id,
+        recipient=payload.customer.email,
+        user_id=payload.customer.user_id,
+        booking_id=payload.booking_id,
+        context=payload.model_dump(mode="json"),
+    )
+
+
+@handles(Topic.USER_REGISTERED)
+def on_user_registered(event: Envelope[UserRegistered]) -> None:
+    """Owe the new user a welcome email.
+
+    A second delivery of the same event records nothing and sends nothing: the inbox
+    drops it, and were it to get through, the notification of that event already exists.
+    """
+    payload = event.payload
+    notification_record(
+        kind=NotificationKind.WELCOME,
+        source_event_id=event.id,
+        recipient=payload.email,
+        user_id=payload.user_id,
+        context=payload.model_dump(mode="json"),
+    )
+
+
+@handles(Topic.BOOKING_CONFIRMED)
+def on_booking_confirmed(event: Envelope[BookingConfirmed]) -> None:
+    """Owe the buyer their tickets: seats, total, reference and a QR code.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    _record_booking_email(NotificationKind.BOOKING_CONFIRMED, event)
+
+
+@handles(Topic.BOOKING_FAILED)
+def on_booking_failed(event: Envelope[BookingFailed]) -> None:
+    """Owe the buyer an explanation of why the booking failed, and a way to try again.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    _record_booking_email(NotificationKind.BOOKING_FAILED, event)
+
+
+@handles(Topic.BOOKING_CANCELLED)
+def on_booking_cancelled(event: Envelope[BookingCancelled]) -> None:
+    """Owe the buyer word of the cancellation and whether a refund is coming.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    _record_booking_email(NotificationKind.BOOKING_CANCELLED, event)
+
+
+@handles(Topic.BOOKING_EXPIRED)
+def on_booking_expired(event: Envelope[BookingExpired]) -> None:
+    """Owe the buyer word that their seat hold expired unpaid, and a way to try again.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    _record_booking_email(NotificationKind.BOOKING_EXPIRED, event)
+
+
+@handles(Topic.PAYMENT_REFUNDED)
+def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
+    """Owe the buyer an explanation when a payment that arrived too late was refunded.
+
+    Only ``reason_code == "late_payment"`` earns an email: a cancellation's refund is
+    already announced by the booking-cancelled email. A second delivery of the same event
+    records nothing and sends nothing.
+    """
+    payload = event.payload
+    if payload.reason_code != "late_payment":
+        return
+    notification_record(
+        kind=NotificationKind.LATE_PAYMENT_REFUND,
+        source_event_id=event.id,
+        recipient=payload.customer.email,
+        user_id=payload.customer.user_id,
+        booking_id=payload.booking_id,
+        context={
+            **payload.model_dump(mode="json"),
+            **notification_get_booking_facts(booking_id=payload.booking_id),
+        },
+    )

@@ -1,0 +1,209 @@
+"""From a notification row to an email: subject, plain text, HTML, and inline images.
+
+Each kind has three templates under ``notifications/email/<kind>/``: ``subject.txt``,
+``body.txt`` and ``body.html`` (extending ``base.txt`` / ``base.html``). The row's
+``context`` holds the event's facts as they arrived; this module turns them into what a
+reader wants to see (money as "€42.50", times in words, links, reasons in plain language).
+
+The QR code of a confirmed booking encodes ``TICKETFLOW:<reference>``, not a URL: it is what
+the door scanner resolves against the bookings context, it stays valid if the public site
+moves to another address, and a short payload makes a small, robust code. The HTML links to
+the booking page separately, and both parts print the reference for people without a
+scanner.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Mapping
+from email.mime.image import MIMEImage
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from apps.notifications.formatting import format_event_time, format_money
+from apps.notifications.models import Notification, NotificationKind
+
+QR_PREFIX = "TICKETFLOW:"
+QR_SCALE = 8
+QR_BORDER = 4
+
+Presentation = dict[str, Any]
+
+# Reason codes of a failed booking, in words a buyer understands: the seat-lock failures
+# (schemas.LockFailure) and the provider-neutral payment failure codes. The event's own
+# ``reason`` text is not shown: for a lock failure it is written for operators.
+FAILURE_REASONS: dict[str, str] = {
+    "seats_unavailable": "Someone else booked one or more of the seats you picked just before you did.",
+    "unknown_seats": "One or more of the seats you picked are no longer part of the venue's seating plan.",
+    "event_not_on_sale": "Tickets for this event are not on sale right now.",
+    "unknown_event": "This event is no longer available.",
+    "busy": "We were very busy and could not hold your seats in time.",
+    "payment_failed": "Your payment did not go through.",
+    "card_declined": "Your card was declined by your bank or card issuer.",
+    "insufficient_funds": "Your card was declined because of insufficient funds.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "The card's security code (CVC) was not correct.",
+    "processing_error": "There was an error while processing your payment.",
+    "invalid_payment_method": "The payment method could not be used.",
+}
+GENERIC_FAILURE = "Something went wrong while we were completing your booking."
+
+
+def qr_payload(reference: str) -> str:
+    """What the ticket's QR code encodes."""
+    return f"{QR_PREFIX}{reference}"
+
+
+def render_subject(*, kind: str, context: Mapping[str, Any]) -> str:
+    """The subject line of a ``kind`` email about ``context``, on one line."""
+    text = render_to_string(f"notifications/email/{kind}/subject.txt", _present(kind, context))
+    return " ".join(text.split())[:255]
+
+
+def build_message(*, notification: Notification) -> EmailMultiAlternatives:
+    """The complete email for ``notification``: text and HTML alternatives, inline images.
+
+    The Message-ID is derived from the notification id, so if a crash makes a worker send
+    the same row twice, mailbox providers that de-duplicate by Message-ID show it once.
+    """
+    presentation = _present(notification.kind, notification.context)
+    presentation["subject"] = notification.subject
+    images: list[MIMEImage] = []
+    if notification.kind == NotificationKind.BOOKING_CONFIRMED:
+        content_id = f"qr-{notification.id.hex}@ticketflow"
+        image, size = _qr_image(qr_payload(presentation["reference"]), content_id=content_id)
+        presentation.update(qr_cid=content_id, qr_size=size)
+        images.append(image)
+
+    text = _tidy(render_to_string(f"notifications/email/{notification.kind}/body.txt", presentation))
+    html = render_to_string(f"notifications/email/{notification.kind}/body.html", presentation)
+    sender_domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "ticketflow"
+    message = EmailMultiAlternatives(
+        subject=notification.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient],
+        headers={
+            "Message-ID": f"<{notification.id}@{sender_domain}>",
+            "Auto-Submitted": "auto-generated",
+            "X-TicketFlow-Notification": str(notification.id),
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    if images:
+        # multipart/related keeps the image beside the HTML that shows it ("cid:") instead of
+        # presenting it as a separate download.
+        message.mixed_subtype = "related"
+        for image in images:
+            message.attach(image)
+    return message
+
+
+def _qr_image(payload: str, *, content_id: str) -> tuple[MIMEImage, int]:
+    """The QR code as an inline PNG, and its width in pixels.
+
+    The HTML shows it at exactly that size: scaling by a fraction blurs the modules' edges,
+    which is what makes codes hard to scan from a phone screen.
+    """
+    code = segno.make(payload, error="m")
+    buffer = io.BytesIO()
+    code.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
+    image = MIMEImage(buffer.getvalue(), "png")
+    image.add_header("Content-ID", f"<{content_id}>")
+    image.add_header("Content-Disposition", "inline", filename="ticket-qr.png")
+    width, _ = code.symbol_size(scale=QR_SCALE, border=QR_BORDER)
+    return image, width
+
+
+def _tidy(text: str) -> str:
+    """Template tags leave blank lines and trailing spaces behind; plain text shows them."""
+    lines = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return re.sub(r"\n{3,}", "\n\n", lines) + "\n"
+
+
+# --- what each kind shows -----------------------------------------------------------------------
+
+
+def _site(path: str = "/") -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def _booking(context: Mapping[str, Any]) -> Presentation:
+    """What every booking email says about the booking and its event."""
+    return {
+        "name": context["customer"]["name"],
+        "reference": context["reference"],
+        "event_name": context["event_name"],
+        "starts_at": format_event_time(context["event_starts_at"]),
+        "venue_name": context["venue_name"],
+        "event_url": _site(f"/events/{context['event_id']}"),
+        "booking_url": _site(f"/bookings/{context['booking_id']}"),
+        "site_url": _site(),
+    }
+
+
+def _welcome(context: Mapping[str, Any]) -> Presentation:
+    return {"name": context["name"], "email": context["email"], "site_url": _site()}
+
+
+def _booking_confirmed(context: Mapping[str, Any]) -> Presentation:
+    currency = context["currency"]
+    seats = [
+        {
+            "section": seat["section"],
+            "row": seat["row"],
+            "number": seat["number"],
+            "price": format_money(seat["price_cents"], currency),
+        }
+        for seat in context["seats"]
+    ]
+    return {**_booking(context), "seats": seats, "total": format_money(context["total_cents"], currency)}
+
+
+def _booking_failed(context: Mapping[str, Any]) -> Presentation:
+    return {**_booking(context), "reason": FAILURE_REASONS.get(context["reason_code"], GENERIC_FAILURE)}
+
+
+def _booking_cancelled(context: Mapping[str, Any]) -> Presentation:
+    return {
+        **_booking(context),
+        "seat_count": len(context["seat_ids"]),
+        "was_confirmed": context["was_confirmed"],
+        "refund_due": context["refund_due"],
+        "reason": context["reason"],
+    }
+
+
+def _booking_expired(context: Mapping[str, Any]) -> Presentation:
+    return {**_booking(context), "seat_count": len(context["seat_ids"])}
+
+
+def _late_payment_refund(context: Mapping[str, Any]) -> Presentation:
+    # The refund event knows the booking only by id; the reference and event name come from
+    # an earlier email about the same booking when there was one.
+    return {
+        "name": context["customer"]["name"],
+        "amount": format_money(context["amount_cents"], context["currency"]),
+        "booking": context.get("booking_reference") or context["booking_id"],
+        "event_name": context.get("event_name", ""),
+        "site_url": _site(),
+    }
+
+
+_PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
+    NotificationKind.WELCOME: _welcome,
+    NotificationKind.BOOKING_CONFIRMED: _booking_confirmed,
+    NotificationKind.BOOKING_FAILED: _booking_failed,
+    NotificationKind.BOOKING_CANCELLED: _booking_cancelled,
+    NotificationKind.BOOKING_EXPIRED: _booking_expired,
+    NotificationKind.LATE_PAYMENT_REFUND: _late_payment_refund,
+}
+
+
+def _present(kind: str, context: Mapping[str, Any]) -> Presentation:
+    return _PRESENTERS[kind](context)

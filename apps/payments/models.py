@@ -1,0 +1,93 @@
+"""The payments context's data: one row per payment attempt, and the Stripe events seen.
+
+Lives on the "documents" alias (MongoDB in production), so: UUID keys, no relations to
+other contexts (bookings and users are referred to by their ids), no check constraints,
+and state changes by conditional update on ``version`` rather than row locks.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class PaymentStatus(models.TextChoices):
+    """Where an attempt stands; the two final outcomes are the values ``payment.processed`` carries."""
+
+    PENDING = "PENDING", "Pending (the customer or the bank still has to act)"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+class Payment(models.Model):
+    """One charge attempt for one booking: at most one row per ``(booking_id, attempt)``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking_id = models.CharField(max_length=64)
+    attempt = models.PositiveIntegerField()
+    user_id = models.CharField(max_length=64, help_text="The paying customer (an accounts user id).")
+    customer_email = models.CharField(max_length=254)
+    customer_name = models.CharField(max_length=255, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    payment_method = models.CharField(
+        max_length=255, help_text="The provider's payment method id the customer chose (not a secret)."
+    )
+    provider = models.CharField(max_length=32)
+    provider_reference = models.CharField(
+        max_length=255, blank=True, default="", help_text="The provider's charge id (a Stripe PaymentIntent)."
+    )
+    provider_status = models.CharField(
+        max_length=64, blank=True, default="", help_text="The provider's own status, e.g. requires_action."
+    )
+    idempotency_key = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices)
+    failure_code = models.CharField(max_length=64, blank=True, default="")
+    failure_message = models.TextField(blank=True, default="")
+    decline_code = models.CharField(
+        max_length=64, blank=True, default="", help_text="The issuer's raw decline code (staff only)."
+    )
+    refund_id = models.CharField(max_length=255, blank=True, default="")
+    refund_reason_code = models.CharField(max_length=32, blank=True, default="")
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the outcome (succeeded or failed) became known."
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            models.UniqueConstraint(fields=("booking_id", "attempt"), name="payments_one_per_attempt"),
+        )
+        indexes = (models.Index(fields=("provider", "provider_reference"), name="payments_reference_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.booking_id}#{self.attempt} {self.status}"
+
+
+class StripeWebhookEvent(models.Model):
+    """A Stripe event already applied: written in the transaction of its effect, so a repeat is a no-op."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=128)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    payment_id = models.UUIDField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-received_at",)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_event_id} {self.type} ({self.outcome})"
