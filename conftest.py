@@ -8,8 +8,13 @@ never skips.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
+
+from ticketflow.celery import app as celery_app
+from ticketflow.messaging.transports import get_transport
 
 
 def _services_configured() -> bool:
@@ -34,5 +39,23 @@ def _require_real_services(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def both_databases() -> list[str]:
-    return ["default", "documents"]
+def fast_retries(settings) -> None:  # noqa: ANN001 - pytest-django's settings fixture
+    settings.TICKETFLOW_EVENTS = {**settings.TICKETFLOW_EVENTS, "CONSUMER_BACKOFF_SECONDS": 0.01}
+
+
+@pytest.fixture
+def inprocess_transport(settings, fast_retries: None) -> Iterator[None]:  # noqa: ANN001
+    """Select the embedded default's transport for this test, whatever the session runs on."""
+    settings.TICKETFLOW_EVENTS = {**settings.TICKETFLOW_EVENTS, "TRANSPORT": "inprocess"}
+    get_transport.cache_clear()
+    yield
+    get_transport.cache_clear()
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Run Celery tasks inline (emails are sent where the handler's transaction commits)."""
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    celery_app.conf.update(task_always_eager=previous[0], task_eager_propagates=previous[1])

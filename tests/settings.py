@@ -11,3 +11,9 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"login": "100000/min", "register": "100000/min", "booking": "100000/min"},
 }
+
+# Each pytest session gets its own PostgreSQL test databases, so sessions run side by side
+# (and a clone's `make test` beside a developer's) without dropping each other's tables.
+for _alias, _database in DATABASES.items():  # noqa: F405
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["TEST"] = {"NAME": f"test_{_database['NAME']}_{os.getpid()}"}

@@ -68,6 +68,10 @@ class Environment(BaseSettings):
         description="Prefix for every topic and consumer group; empty in production.",
     )
 
+    CELERY_QUEUE: str = Field(
+        default="ticketflow", description="The Celery queue tasks go to and workers read."
+    )
+
     JWT_SECRET: str | None = None
     JWT_EXPIRY_HOURS: int = Field(default=24, ge=1, le=24 * 30)
 

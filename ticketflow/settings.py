@@ -220,6 +220,7 @@ else:
     }
     for _folder in ("queue", "processed"):
         (_spool / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_DEFAULT_QUEUE = ENV.CELERY_QUEUE
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -230,6 +231,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-holds": {"task": "bookings.expire_overdue_holds", "schedule": 10.0},
+    "notifications-requeue-stuck": {"task": "notifications.requeue_stuck", "schedule": 60.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------------

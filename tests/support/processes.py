@@ -34,15 +34,27 @@ def service_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+BIN = Path(sys.executable).parent
+PROGRAMS = {
+    "gunicorn": [str(BIN / "gunicorn"), "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"],
+    "celery": [str(BIN / "celery"), "-A", "ticketflow", "worker", "--pool", "threads", "--concurrency", "4"],
+}
+
+
 class ManagedProcess:
-    """A ``manage.py`` command in its own process group, with its output in a log file."""
+    """A ``manage.py`` command (or gunicorn / a celery worker) in its own process group.
+
+    ``args`` starting with "gunicorn" or "celery" run that program the way production does;
+    anything else is a ``manage.py`` command. Output goes to a log file.
+    """
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("ab")
+        argv = PROGRAMS[args[0]] + args[1:] if args[0] in PROGRAMS else [sys.executable, "manage.py", *args]
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", *args],
+            argv,
             cwd=ROOT,
             env=env,
             stdout=self._log,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -95,6 +96,8 @@ class KafkaTransport:
             "heartbeat.interval.ms": 1_000,
             "max.poll.interval.ms": 300_000,
             "fetch.wait.max.ms": 50,
+            # Notice topics created after subscribing within seconds, not the default 5 minutes.
+            "topic.metadata.refresh.interval.ms": 10_000,
         }
         config.update(overrides)
         return Consumer(config)
@@ -204,6 +207,27 @@ class KafkaTransport:
             except KafkaException as error:
                 if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise TransportUnavailable(f"could not create topic {name}: {error}") from error
+        self._await_leaders(missing)
+
+    def _await_leaders(self, names: Sequence[str], timeout: float = 30.0) -> None:
+        """Wait until every partition of ``names`` has a leader: a consumer subscribing to a
+        topic the broker is still creating would otherwise not see it until its next
+        metadata refresh."""
+        deadline = time.monotonic() + timeout
+        while True:
+            topics = self.admin.list_topics(timeout=10).topics
+            if all(
+                name in topics
+                and topics[name].partitions
+                and all(p.leader >= 0 for p in topics[name].partitions.values())
+                for name in names
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise TransportUnavailable(
+                    f"topics {sorted(names)} still have no leaders after {timeout:.0f}s"
+                )
+            time.sleep(0.1)
 
     def health(self) -> None:
         try:

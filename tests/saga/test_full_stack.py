@@ -1,0 +1,261 @@
+"""The whole product as it runs in production: gunicorn, relay, consumers and a Celery worker.
+
+Real PostgreSQL, Redis, Kafka and an SMTP server; clients talk HTTP to gunicorn. Each test
+gets its own Kafka namespace and Celery queue.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.models import User
+from apps.bookings.models import Booking, BookingStatus
+from apps.catalog.layout import parse_layout_text
+from apps.catalog.services import EventDetails, event_create, venue_create
+from apps.inventory.models import Seat, SeatStatus
+from apps.payments.models import Payment
+from tests.support.processes import ManagedProcess, service_env, wait_until
+from tests.support.smtp import SmtpServer, free_port
+from ticketflow.messaging.schemas import iter_seats
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(databases=["default", "documents"], transaction=True),
+]
+
+
+class Stack:
+    def __init__(self, tmp_path: Path, smtp: SmtpServer) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        namespace = f"fs{uuid.uuid4().hex[:8]}-"
+        self.env = service_env(
+            KAFKA_NAMESPACE=namespace,
+            CELERY_QUEUE=f"{namespace}tasks",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(smtp.port),
+            PORT=str(self.port),
+            WEB_CONCURRENCY="2",
+            WEB_THREADS="8",
+            LOG_LEVEL="warning",
+        )
+        self.tmp_path = tmp_path
+        self.processes: list[ManagedProcess] = []
+
+    def start(self) -> None:
+        for name, args in (
+            ("web", ["gunicorn"]),
+            ("relay", ["relay", "--poll-interval", "0.2"]),
+            ("consumers", ["consume", "--all"]),
+            ("worker", ["celery"]),
+        ):
+            self.processes.append(ManagedProcess(name, args, self.env, self.tmp_path))
+        wait_until(self.healthy, timeout=60, interval=0.5, what="gunicorn to answer /health")
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.base}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            print(f"--- {process.name} ---\n{process.output()[-3000:]}")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[Stack, SmtpServer]]:
+    with SmtpServer() as smtp:
+        stack = Stack(tmp_path, smtp)
+        stack.start()
+        try:
+            yield stack, smtp
+        finally:
+            stack.stop()
+
+
+def publish_event(seats_per_row: int, rows: str = "AB") -> tuple[str, list[str]]:
+    layout = parse_layout_text("[Hall] standard\n" + "\n".join(f"{r}: 1-{seats_per_row}" for r in rows))
+    venue = venue_create(name=f"Hall {uuid.uuid4().hex[:6]}", layout=layout)
+    starts = timezone.now() + timedelta(days=5)
+    event = event_create(
+        details=EventDetails(
+            venue_id=str(venue.pk), name="Full stack night", starts_at=starts, ends_at=starts + timedelta(hours=2),
+            currency="EUR", prices={"standard": 3000}, max_seats_per_booking=4, hold_minutes=10,
+        ),
+        publish=True,
+    )  # fmt: skip
+    return str(event.pk), [seat.seat_id for seat in iter_seats(str(event.pk), layout)]
+
+
+def seats_ready(event_id: str, count: int) -> bool:
+    return Seat.objects.filter(event_id=event_id).count() == count
+
+
+def poll_status(
+    session: requests.Session, base: str, booking_id: str, token: str, timeout: float = 60
+) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        booking = session.get(
+            f"{base}/api/bookings/{booking_id}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        if booking["status"] in ("CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"):
+            return booking
+        time.sleep(0.2)
+    raise AssertionError(f"booking {booking_id} still {booking['status']} after {timeout}s")
+
+
+def test_a_buyer_books_over_http_and_gets_confirmed_with_one_email(stack) -> None:
+    app, smtp = stack
+    event_id, seat_ids = publish_event(10)
+    http = requests.Session()
+
+    registered = http.post(
+        f"{app.base}/api/users/register",
+        json={"email": "ada@example.com", "password": "Correct-Horse-42", "name": "Ada"},
+    )
+    token = http.post(
+        f"{app.base}/api/users/login", json={"email": "ada@example.com", "password": "Correct-Horse-42"}
+    ).json()["access"]
+    wait_until(lambda: seats_ready(event_id, 20), timeout=60, what="inventory created from event.created")
+    started = http.post(
+        f"{app.base}/api/bookings",
+        json={"event_id": event_id, "seat_ids": seat_ids[:2], "payment_method": "pm_card_visa"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    booking = poll_status(http, app.base, started.json()["id"], token)
+
+    assert registered.status_code == 201
+    assert started.status_code == 202
+    assert booking["status"] == "CONFIRMED"
+    assert [step["step"] for step in booking["timeline"]] == [
+        "requested",
+        "seats.locked",
+        "payment.processed",
+    ]
+    seat_map = {
+        s["id"]: s["status"]
+        for s in http.get(f"{app.base}/api/inventory/events/{event_id}/seats").json()["seats"]
+    }
+    wait_until(
+        lambda: (
+            seat_map.update(
+                {
+                    s["id"]: s["status"]
+                    for s in http.get(f"{app.base}/api/inventory/events/{event_id}/seats").json()["seats"]
+                }
+            )
+            or seat_map[seat_ids[0]] == "RESERVED"
+        ),
+        timeout=30,
+        what="seats reserved",
+    )
+    assert [seat_map[s] for s in seat_ids[:2]] == ["RESERVED", "RESERVED"]
+    wait_until(
+        lambda: len(smtp.mailbox.to("ada@example.com")) >= 2,
+        timeout=60,
+        what="welcome and confirmation emails",
+    )
+    subjects = sorted(m["Subject"] for m in smtp.mailbox.to("ada@example.com"))
+    assert len(subjects) == 2
+    assert any(booking["reference"] in subject or "confirmed" in subject.lower() for subject in subjects)
+
+
+def test_a_declined_card_over_http_fails_and_frees_the_seats(stack) -> None:
+    app, smtp = stack
+    event_id, seat_ids = publish_event(5)
+    user = User.objects.create_user(email="bob@example.com", password="Correct-Horse-42", name="Bob")
+    token = str(RefreshToken.for_user(user).access_token)
+    wait_until(lambda: seats_ready(event_id, 10), timeout=60, what="inventory")
+    http = requests.Session()
+
+    started = http.post(
+        f"{app.base}/api/bookings",
+        json={"event_id": event_id, "seat_ids": seat_ids[:2], "payment_method": "pm_card_chargeDeclined"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    booking = poll_status(http, app.base, started.json()["id"], token)
+
+    assert (booking["status"], booking["failure_code"]) == ("FAILED", "card_declined")
+    wait_until(
+        lambda: (
+            set(Seat.objects.filter(event_id=event_id).values_list("status", flat=True))
+            == {SeatStatus.AVAILABLE}
+        ),
+        timeout=30,
+        what="the seats to be released",
+    )
+    wait_until(lambda: len(smtp.mailbox.to("bob@example.com")) == 1, timeout=60, what="the failure email")
+
+
+@pytest.mark.chaos
+def test_500_concurrent_bookings_for_50_seats_never_oversell(stack) -> None:
+    app, _ = stack
+    event_id, seat_ids = publish_event(25)
+    users = [
+        User.objects.create_user(email=f"fan{i}@example.com", password="x", name=f"Fan {i}")
+        for i in range(100)
+    ]
+    tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
+    wait_until(lambda: seats_ready(event_id, 50), timeout=60, what="inventory")
+    rng = random.Random(7)
+    requests_to_send = [
+        (
+            tokens[i % len(tokens)],
+            rng.sample(seat_ids, rng.choice((1, 1, 2, 3))),
+            "pm_card_chargeDeclined" if rng.random() < 0.2 else "pm_card_visa",
+        )
+        for i in range(500)
+    ]
+    session_pool = [requests.Session() for _ in range(50)]
+
+    def send(index: int) -> requests.Response:
+        token, seats, method = requests_to_send[index]
+        return session_pool[index % 50].post(
+            f"{app.base}/api/bookings",
+            json={"event_id": event_id, "seat_ids": seats, "payment_method": method},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(send, range(500)))
+
+    assert [r.status_code for r in responses] == [202] * 500
+    ids = [r.json()["id"] for r in responses]
+    terminal = {BookingStatus.CONFIRMED, BookingStatus.FAILED}
+    wait_until(
+        lambda: Booking.objects.filter(pk__in=ids, status__in=terminal).count() == 500,
+        timeout=240,
+        interval=1,
+        what="every booking to reach a terminal state",
+    )
+    confirmed = list(Booking.objects.filter(pk__in=ids, status=BookingStatus.CONFIRMED))
+    sold = [seat["seat_id"] for booking in confirmed for seat in booking.seats]
+    assert len(sold) == len(set(sold)), "a seat was sold to two bookings"
+    wait_until(
+        lambda: not Seat.objects.filter(event_id=event_id, status=SeatStatus.LOCKED).exists(),
+        timeout=60,
+        what="every hold to be settled",
+    )
+    states = dict(Seat.objects.filter(event_id=event_id).values_list("id", "status"))
+    reserved = {str(seat) for seat, state in states.items() if state == SeatStatus.RESERVED}
+    available = [seat for seat, state in states.items() if state == SeatStatus.AVAILABLE]
+    assert reserved == set(sold)
+    assert len(reserved) + len(available) == 50
+    charged = Payment.objects.filter(booking_id__in=[str(b.id) for b in confirmed])
+    assert charged.count() == len(confirmed)
