@@ -43,8 +43,11 @@ run: $(RUNTIME_STAMP)
 	$(EMBEDDED) $(BIN)/python manage.py migrate --database documents --noinput --verbosity 0
 	$(EMBEDDED) $(BIN)/python manage.py seed
 	@echo "TicketFlow on http://127.0.0.1:$(PORT)  (Ctrl-C stops everything)"
-	$(EMBEDDED) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
-		exec $(BIN)/honcho --no-colour -e deploy/embedded.env -f Procfile start -p $(PORT)
+	@# honcho replaces the recipe shell and gets SIGTERM if make dies, so a SIGTERM to make
+	@# (not only Ctrl-C to the whole terminal) stops web, relay and worker too.
+	exec setpriv --pdeathsig TERM $(EMBEDDED) PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) \
+		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
+		$(BIN)/honcho --no-colour -e deploy/embedded.env -f Procfile start -p $(PORT)
 
 services: | $(VENV)/bin/python
 	deploy/local/up.sh

@@ -16,6 +16,8 @@ from django.conf import settings
 from ticketflow.celery import app as celery_app
 from ticketflow.messaging.transports import get_transport
 
+pytest_plugins = ["tests.support.saga"]
+
 
 def _services_configured() -> bool:
     return (
@@ -39,12 +41,12 @@ def _require_real_services(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def fast_retries(settings) -> None:  # noqa: ANN001 - pytest-django's settings fixture
+def fast_retries(settings) -> None:
     settings.TICKETFLOW_EVENTS = {**settings.TICKETFLOW_EVENTS, "CONSUMER_BACKOFF_SECONDS": 0.01}
 
 
 @pytest.fixture
-def inprocess_transport(settings, fast_retries: None) -> Iterator[None]:  # noqa: ANN001
+def inprocess_transport(settings, fast_retries: None) -> Iterator[None]:
     """Select the embedded default's transport for this test, whatever the session runs on."""
     settings.TICKETFLOW_EVENTS = {**settings.TICKETFLOW_EVENTS, "TRANSPORT": "inprocess"}
     get_transport.cache_clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -13,6 +15,9 @@ from rest_framework.views import APIView
 from apps.bookings import selectors, services
 from apps.bookings.serializers import BookingInput, BookingOutput
 from ticketflow.errors import InvalidInput, NotFound
+from ticketflow.observability import log_context
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -57,6 +62,13 @@ class BookingCreateApi(APIView):
             idempotency_key=_idempotency_key(request),
         )
         booking = selectors.booking_get(booking_id=str(booking.id), user_id=str(request.user.id))
+        with log_context(booking_id=str(booking.id)):
+            logger.info(
+                "booking %s %s for event %s",
+                booking.reference,
+                "requested" if created else "replayed",
+                booking.event_id,
+            )
         headers = {"Location": f"/api/bookings/{booking.id}"}
         if not created:
             headers["Idempotent-Replayed"] = "true"

@@ -18,8 +18,8 @@ from apps.bookings.services import booking_cancel, bookings_expire_overdue
 from apps.inventory.models import Seat, SeatStatus
 from apps.notifications.models import Notification
 from apps.payments.models import Payment, PaymentStatus
-from tests.saga.conftest import OnSale, book
-from tests.saga.support import ManualBroker
+from tests.support.broker import ManualBroker
+from tests.support.saga import OnSale, book
 from ticketflow.messaging.topics import Topic
 
 pytestmark = [

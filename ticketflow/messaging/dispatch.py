@@ -65,7 +65,16 @@ def apply(envelope: Envelope, context: str) -> Outcome:
     started = time.perf_counter()
     with (
         continue_trace(envelope.trace, f"{envelope.type} process", consumer=consumer),
-        log_context(event_id=str(envelope.id), event_type=envelope.type, aggregate_id=envelope.aggregate_id),
+        log_context(
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            aggregate_id=envelope.aggregate_id,
+            **(
+                {"booking_id": booking_id}
+                if (booking_id := getattr(envelope.payload, "booking_id", None))
+                else {}
+            ),
+        ),
     ):
         try:
             with db.atomic(alias):

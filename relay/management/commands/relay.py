@@ -45,9 +45,7 @@ class Command(BaseCommand):
         if options["once"]:
             stats = Relay(transport, stop=stop, **settings_for_relays).drain()
         elif transport.remote and options["workers"] > 1:
-            stats = run_workers(
-                new_transport, workers=options["workers"], stop=stop, **settings_for_relays
-            )
+            stats = run_workers(new_transport, workers=options["workers"], stop=stop, **settings_for_relays)
         else:
             # The in-process transport applies events on the relay's own thread: one worker.
             stats = Relay(transport, stop=stop, **settings_for_relays).run()

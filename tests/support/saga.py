@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end sagas: an event on sale, buyers, and a broker the test steers."""
+"""Saga fixtures shared by every suite: an event on sale, buyers, and a broker the test steers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from apps.accounts.services import user_register
 from apps.bookings.services import Buyer, booking_create
 from apps.catalog.layout import parse_layout_text
 from apps.catalog.services import EventDetails, event_create, venue_create
-from tests.saga.support import ManualBroker
+from tests.support.broker import ManualBroker
 from ticketflow.messaging.schemas import SeatLayout, iter_seats
 
 
