@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("relay",)
+BENCHMARKS = ("relay", "flash_sale")
 
 
 def main() -> None:

@@ -114,7 +114,9 @@ def _postgres(name: str) -> dict[str, object]:
         "NAME": name,
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 5, "application_name": "ticketflow"},
+        # A request or handler waits at most 5 s for a row lock, then fails fast (and a
+        # handler is retried) instead of piling up behind a stuck transaction.
+        "OPTIONS": {"connect_timeout": 5, "application_name": "ticketflow", "options": "-c lock_timeout=5s"},
     }
 
 

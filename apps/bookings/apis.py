@@ -61,7 +61,6 @@ class BookingCreateApi(APIView):
             payment_method=data["payment_method"],
             idempotency_key=_idempotency_key(request),
         )
-        booking = selectors.booking_get(booking_id=str(booking.id), user_id=str(request.user.id))
         with log_context(booking_id=str(booking.id)):
             logger.info(
                 "booking %s %s for event %s",

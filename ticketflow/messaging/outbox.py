@@ -82,20 +82,34 @@ def emit(payload: Payload, *, aggregate_id: str, using: str) -> Envelope[Payload
         trace=current_traceparent(),
         payload=payload,
     )
-    OutboxMessage.objects.using(using).create(
-        id=envelope.id,
-        topic=envelope.type,
-        aggregate_id=envelope.aggregate_id,
-        body=envelope.encode(),
-        position=_positions.next(),
-        created_at=now,
-    )
+    fields = {
+        "id": envelope.id,
+        "topic": envelope.type,
+        "aggregate_id": envelope.aggregate_id,
+        "body": envelope.encode(),
+        "position": _positions.next(),
+        "created_at": now,
+    }
     connection = connections[using]
     if connection.vendor == "postgresql":
-        # Delivered to the relay's LISTEN only when this transaction commits.
+        # One round trip writes the row and queues the NOTIFY that wakes the relay; PostgreSQL
+        # delivers it only when (and if) this transaction commits.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+            cursor.execute(_INSERT_AND_NOTIFY, {**fields, "channel": NOTIFY_CHANNEL})
+    else:
+        OutboxMessage.objects.using(using).create(**fields)
     return envelope
+
+
+_INSERT_AND_NOTIFY = """
+    WITH written AS (
+        INSERT INTO ticketflow_outbox
+            (id, topic, aggregate_id, body, position, created_at, pending, attempts, last_error, claim_token)
+        VALUES (%(id)s, %(topic)s, %(aggregate_id)s, %(body)s, %(position)s, %(created_at)s, true, 0, '', '')
+        RETURNING 1
+    )
+    SELECT pg_notify(%(channel)s, '') FROM written
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("contexts", nargs="*", help="Contexts to consume for, e.g. bookings inventory.")
         parser.add_argument("--all", action="store_true", help="Every context that handles events.")
         parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics here.")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=1,
+            help="Consumers per context in this process (same group: Kafka splits the partitions).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         transport = get_transport()
@@ -40,7 +46,11 @@ class Command(BaseCommand):
         if options["metrics_port"]:
             serve_metrics(options["metrics_port"])
         stop = stop_on_signals()
-        runners = [ConsumerRunner(context, transport, stop) for context in chosen]
+        if not 1 <= options["concurrency"] <= 64:
+            raise CommandError("--concurrency must be between 1 and 64.")
+        runners = [
+            ConsumerRunner(context, transport, stop) for context in chosen for _ in range(options["concurrency"])
+        ]
         failures: list[BaseException] = []
 
         def run(runner: ConsumerRunner) -> None:
