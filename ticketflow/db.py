@@ -9,7 +9,9 @@ transactions with :func:`atomic` from here, and schedule after-commit work with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from django.conf import settings
@@ -25,19 +27,32 @@ def is_mongodb(using: str) -> bool:
     return connections[using].vendor == "mongodb"
 
 
+_unit_of_work: contextvars.ContextVar[str | None] = contextvars.ContextVar("unit_of_work", default=None)
+
+
 def atomic(using: str) -> AbstractContextManager[object]:
     """A transaction on ``using``, with the engine's own transaction machinery.
 
-    A block inside another joins it: no savepoint, so a failure anywhere rolls back the
-    whole unit of work (an event handler with its inbox row, a request). That is the only
-    nesting TicketFlow needs, it saves two round trips per nested block, and it is what
-    MongoDB's transactions (which have no savepoints) do anyway.
+    Inside a :func:`unit_of_work` on the same alias, a block joins the unit without a
+    savepoint: any failure fails the whole unit anyway (an event handler is applied whole
+    or not at all), and skipping the savepoint saves two round trips per block.
     """
     if is_mongodb(using):
         from django_mongodb_backend import transaction as mongo_transaction
 
         return mongo_transaction.atomic(using=using)
-    return transaction.atomic(using=using, savepoint=False)
+    return transaction.atomic(using=using, savepoint=_unit_of_work.get() != using)
+
+
+@contextlib.contextmanager
+def unit_of_work(using: str) -> Iterator[None]:
+    """One transaction that commits or rolls back whole: nested :func:`atomic` blocks join it."""
+    token = _unit_of_work.set(using)
+    try:
+        with atomic(using):
+            yield
+    finally:
+        _unit_of_work.reset(token)
 
 
 def in_transaction(using: str) -> bool:

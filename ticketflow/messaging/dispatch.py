@@ -77,7 +77,7 @@ def apply(envelope: Envelope, context: str) -> Outcome:
         ),
     ):
         try:
-            with db.atomic(alias):
+            with db.unit_of_work(alias):
                 # The inbox row goes first: a concurrent duplicate blocks on the unique index
                 # here, before either copy has touched the context's state.
                 inbox.create(consumer=consumer, event_id=envelope.id, topic=envelope.type)
