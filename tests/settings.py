@@ -12,6 +12,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": "100000/min", "register": "100000/min", "booking": "100000/min"},
 }
 
+# A real password hash costs about a second on the build machines; tests hash thousands.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 # Each pytest session gets its own PostgreSQL test databases, so sessions run side by side
 # (and a clone's `make test` beside a developer's) without dropping each other's tables.
 for _alias, _database in DATABASES.items():  # noqa: F405

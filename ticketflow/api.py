@@ -1,4 +1,7 @@
-"""Shared API plumbing: pagination with the README's ``count/next/previous/results`` shape."""
+"""Shared API plumbing: pagination with the README's ``count/next/previous/results`` shape.
+
+(DRF imports this module while it loads its own settings: keep its imports minimal.)
+"""
 
 from rest_framework.pagination import PageNumberPagination
 

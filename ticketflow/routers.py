@@ -19,9 +19,10 @@ KERNEL_APP_LABEL = "messaging"
 class ContextRouter:
     """Send one bounded context (an app label) to its database alias, and nowhere else."""
 
-    def __init__(self, app_label: str, alias: str) -> None:
+    def __init__(self, app_label: str, alias: str, contexts: tuple[str, ...] = ()) -> None:
         self.app_label = app_label
         self.alias = alias
+        self.contexts = contexts
 
     def __repr__(self) -> str:
         return f"ContextRouter({self.app_label!r} -> {self.alias!r})"
@@ -39,8 +40,14 @@ class ContextRouter:
         owned = (self._owns(obj1), self._owns(obj2))
         if all(owned):
             return True
-        # A relation from this context to anything outside it would cross a context boundary.
-        return False if any(owned) else None
+        if not any(owned):
+            return None
+        other = obj2 if owned[0] else obj1
+        # Django's own apps (auth's groups and permissions for the user model) live beside
+        # the context on its alias; another context or the kernel would cross a boundary.
+        if other._meta.app_label in self.contexts or other._meta.app_label == KERNEL_APP_LABEL:
+            return False
+        return None
 
     def allow_migrate(
         self, db: str, app_label: str, model_name: str | None = None, **hints: Any

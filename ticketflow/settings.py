@@ -158,7 +158,7 @@ if ENV.TICKETFLOW_ENV == "test":
     INSTALLED_APPS.append("tests.probe")
     CONTEXT_DATABASES["probe"] = "default"
 DATABASE_ROUTERS = [
-    *(ContextRouter(label, alias) for label, alias in CONTEXT_DATABASES.items()),
+    *(ContextRouter(label, alias, tuple(CONTEXT_DATABASES)) for label, alias in CONTEXT_DATABASES.items()),
     KernelRouter(aliases=("default", "documents")),
     PlatformRouter(alias="default"),
 ]
@@ -176,7 +176,9 @@ if REDIS_URL:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
-                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "health_check_interval": 30},
+                # Threads beyond the pool's size wait for a connection instead of failing.
+                "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "timeout": 5, "health_check_interval": 30},
             },
         }
     }

@@ -13,9 +13,10 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from apps.accounts.serializers import LoginInput, MeOutput, RegisterInput, UserOutput
 from apps.accounts.services import user_register
+from ticketflow.browsable import BrowsableForm
 
 
-class RegisterApi(APIView):
+class RegisterApi(BrowsableForm, APIView):
     """Create an account. Anyone may register; the welcome email follows."""
 
     permission_classes = (AllowAny,)
@@ -31,7 +32,7 @@ class RegisterApi(APIView):
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 
-class LoginApi(TokenObtainPairView):
+class LoginApi(BrowsableForm, TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
     serializer_class = LoginInput
@@ -40,7 +41,7 @@ class LoginApi(TokenObtainPairView):
     throttle_scope = "login"
 
 
-class RefreshApi(TokenRefreshView):
+class RefreshApi(BrowsableForm, TokenRefreshView):
     """Exchange a refresh token for a new access token."""
 
     authentication_classes = ()

@@ -24,6 +24,14 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        """The user whose email matches ``username`` in any case (so every sign-in path agrees).
+
+        Accounts made outside the services (the admin's add form) keep the email as typed;
+        the unique index on ``lower(email)`` makes this match at most one row, and uses it.
+        """
+        return self.alias(email_lower=Lower("email")).get(email_lower=(username or "").lower())
+
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.bookings import selectors, services
 from apps.bookings.serializers import BookingInput, BookingOutput
+from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 from ticketflow.observability import log_context
 
@@ -41,7 +42,7 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-class BookingCreateApi(APIView):
+class BookingCreateApi(BrowsableForm, APIView):
     """Start a booking: 202 with the booking PENDING; follow it at /api/bookings/{id}."""
 
     throttle_classes = (ScopedRateThrottle,)
@@ -98,7 +99,7 @@ class BookingDetailApi(APIView):
         return Response(BookingOutput(booking).data)
 
 
-class BookingCancelApi(APIView):
+class BookingCancelApi(BrowsableForm, APIView):
     """Cancel a booking before the event starts: seats are freed and any payment refunded."""
 
     @extend_schema(request=None, responses={200: BookingOutput})

@@ -68,6 +68,17 @@ class VenueForm(forms.ModelForm):
             raise forms.ValidationError(str(error)) from None
         return self.cleaned_data["layout_text"]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The services would refuse what the form let through (a time zone that does not exist)
+        # in save_model, too late for a form error.
+        if "layout" in data and data.get("timezone"):
+            try:
+                services.venue_validate(timezone_name=data["timezone"], layout=data["layout"])
+            except ApplicationError as error:
+                _apply_errors(self, error)
+        return data
+
 
 @admin.register(Venue)
 class VenueAdmin(admin.ModelAdmin):
@@ -153,7 +164,8 @@ class EventForm(forms.ModelForm):
             self.add_error("prices", "Enter a JSON object of category: cents.")
             return data
         try:
-            services.event_validate(details=self.details(), new=not self.instance.pk)
+            # The primary key has a default, so only _state tells a new event from a saved one.
+            services.event_validate(details=self.details(), new=self.instance._state.adding)
         except ApplicationError as error:
             _apply_errors(self, error)
         return data

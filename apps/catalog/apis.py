@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,8 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog import selectors, services
-from apps.catalog.models import Event
+from apps.catalog.models import Event, Venue
 from apps.catalog.serializers import EventInput, EventOutput, VenueInput, VenueOutput
+from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 
 
@@ -31,15 +33,20 @@ def _instant(name: str, value: str | None, *, end_of_day: bool = False) -> datet
     """A query parameter as an aware datetime; a bare date means that day's start (or end)."""
     if not value:
         return None
-    parsed = parse_datetime(value)
-    if parsed is None and (day := parse_date(value)) is not None:
-        parsed = datetime.combine(day, time.max if end_of_day else time.min)
-    if parsed is None:
-        raise InvalidInput(
-            f"{name} must be a date (2026-12-31) or a date and time (2026-12-31T20:00:00Z).",
-            details={"fields": {name: [f"{value!r} is not a date"]}},
-        )
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    try:
+        # The date first: parse_datetime also reads a bare date, as that day's midnight.
+        day = parse_date(value)
+        parsed = datetime.combine(day, time.max if end_of_day else time.min) if day else parse_datetime(value)
+        if parsed is not None:
+            aware = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+            # In UTC now: an instant beyond year 1..9999 there fails here, not in the query.
+            return aware.astimezone(UTC)
+    except (ValueError, OverflowError):  # well formed but impossible: 2026-02-30, 9999-12-31T23:59-05:00
+        pass
+    raise InvalidInput(
+        f"{name} must be a date (2026-12-31) or a date and time (2026-12-31T20:00:00Z).",
+        details={"fields": {name: [f"{value!r} is not a date"]}},
+    )
 
 
 class EventListApi(GenericAPIView):
@@ -58,16 +65,20 @@ class EventListApi(GenericAPIView):
         responses={200: EventOutput(many=True)},
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        events = selectors.event_list(
-            include_drafts=request.user.is_staff and params.get("drafts") == "1",
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(EventOutput(page, many=True).data)
+
+    def get_queryset(self) -> QuerySet[Event]:
+        """The filtered events (the browsable API asks for them too, to render its page)."""
+        params = self.request.query_params
+        return selectors.event_list(
+            include_drafts=self.request.user.is_staff and params.get("drafts") == "1",
             starts_from=_instant("from", params.get("from")),
             starts_until=_instant("to", params.get("to"), end_of_day=True),
             venue_id=params.get("venue") or None,
-            text=(params.get("q") or "").strip()[:100] or None,
+            # PostgreSQL refuses NUL characters in text; they cannot match anything anyway.
+            text=(params.get("q") or "").replace("\x00", "").strip()[:100] or None,
         )
-        page = self.paginate_queryset(events)
-        return self.get_paginated_response(EventOutput(page, many=True).data)
 
     @extend_schema(request=EventInput, responses={201: EventOutput})
     def post(self, request: Request) -> Response:
@@ -104,7 +115,7 @@ class EventDetailApi(APIView):
         return Response(EventOutput(event).data)
 
 
-class EventPublishApi(APIView):
+class EventPublishApi(BrowsableForm, APIView):
     """Put a draft event on sale (staff)."""
 
     permission_classes = (IsAdminUser,)
@@ -122,9 +133,12 @@ class VenueListApi(GenericAPIView):
     permission_classes = (ReadAnyoneWriteStaff,)
     serializer_class = VenueOutput
 
+    def get_queryset(self) -> QuerySet[Venue]:
+        return selectors.venue_list()
+
     @extend_schema(responses={200: VenueOutput(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.venue_list())
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(VenueOutput(page, many=True).data)
 
     @extend_schema(request=VenueInput, responses={201: VenueOutput})

@@ -22,14 +22,23 @@ from pydantic import ValidationError
 
 from ticketflow.messaging.schemas import SeatLayout
 
-_SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*(?P<category>\S+)$")
+# Categories may be several words and labels may hold a colon: the layout document allows
+# both, and the admin edits every venue's plan in this form.
+_SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]\s*(?P<category>\S.*)$")
 _ROW = re.compile(
-    r"^(?P<label>[^:]+):\s*(?:(?P<first>\d+)\s*-\s*(?P<last>\d+)|(?P<count>\d+))(?:\s+(?P<category>\S+))?$"
+    r"^(?P<label>.+?):\s*(?:(?P<first>\d+)\s*-\s*(?P<last>\d+)|(?P<count>\d+))(?:\s+(?P<category>\S.*))?$"
 )
 
 
 class LayoutError(ValueError):
     """The text or document is not a valid seating plan; the message says where and why."""
+
+
+def _number(digits: str, line: int) -> int:
+    # int() refuses strings of thousands of digits with a plain ValueError; no plan needs 7.
+    if len(digits) > 6:
+        raise LayoutError(f"line {line}: {digits[:8]}... is too large for a seat number or count")
+    return int(digits)
 
 
 def parse_layout_text(text: str) -> SeatLayout:
@@ -50,9 +59,9 @@ def parse_layout_text(text: str) -> SeatLayout:
         if not sections:
             raise LayoutError(f"line {number}: a row needs a '[Section] category' line above it")
         if match["count"]:
-            first, count = 1, int(match["count"])
+            first, count = 1, _number(match["count"], number)
         else:
-            first, last = int(match["first"]), int(match["last"])
+            first, last = _number(match["first"], number), _number(match["last"], number)
             if last < first:
                 raise LayoutError(f"line {number}: the last seat ({last}) comes before the first ({first})")
             count = last - first + 1

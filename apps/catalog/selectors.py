@@ -37,7 +37,7 @@ def event_list(
     if starts_from is not None:
         events = events.filter(starts_at__gte=starts_from)
     if starts_until is not None:
-        events = events.filter(starts_at__lt=starts_until)
+        events = events.filter(starts_at__lte=starts_until)
     if venue_id is not None:
         events = events.filter(venue_id=venue_id) if _is_uuid(venue_id) else events.none()
     if text:

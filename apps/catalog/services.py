@@ -50,6 +50,12 @@ def _layout(layout: SeatLayout | dict[str, Any]) -> SeatLayout:
         raise _invalid({"layout": [str(error)]}) from None
 
 
+def venue_validate(*, timezone_name: str, layout: SeatLayout | dict[str, Any]) -> None:
+    """Raise :class:`InvalidInput` (field errors) unless the time zone and seating plan are valid."""
+    _check_timezone(timezone_name)
+    _layout(layout)
+
+
 def venue_create(
     *, name: str, address: str = "", timezone_name: str = "UTC", layout: SeatLayout | dict[str, Any]
 ) -> Venue:
@@ -174,6 +180,9 @@ def event_update(*, event_id: str, details: EventDetails, status: str | None = N
             "A published event cannot move to another venue.", details={"fields": {"venue_id": ["locked"]}}
         )
     _check_details(details, venue, new=False)
+    if status is not None:
+        # Refuse an impossible status before changing anything, so a 409 leaves no half-update.
+        _check_transition(event, status)
     fields = asdict(details)
     fields.pop("venue_id")
     with db.atomic(_db()):
@@ -202,24 +211,33 @@ def event_publish(*, event_id: str) -> Event:
 
 def event_set_status(*, event_id: str, status: str) -> Event:
     """Move a published event between on sale, sold out and cancelled (a draft via publishing)."""
-    if status not in EventStatus.values:
-        raise _invalid({"status": [f"Choose one of {', '.join(EventStatus.values)}."]})
     event = _event(event_id)
+    _check_transition(event, status)
     if status == event.status:
         return event
-    if not event.is_published:
-        if status == EventStatus.ON_SALE:
-            return event_publish(event_id=event_id)
-        if status != EventStatus.CANCELLED:
-            raise Conflict("Publish the event before marking it sold out.")
-    if event.status == EventStatus.CANCELLED:
-        raise Conflict("A cancelled event stays cancelled.")
+    if not event.is_published and status == EventStatus.ON_SALE:
+        return event_publish(event_id=event_id)
     with db.atomic(_db()):
         _save(event, status=status)
         event = _event(event_id)
         if event.is_published:
             _announce(event, first=False)
     return event
+
+
+def _check_transition(event: Event, status: str) -> None:
+    """Raise unless ``event`` may move to ``status`` (staying where it is always may)."""
+    if status not in EventStatus.values:
+        raise _invalid({"status": [f"Choose one of {', '.join(EventStatus.values)}."]})
+    if status == event.status:
+        return
+    if event.status == EventStatus.CANCELLED:
+        raise Conflict("A cancelled event stays cancelled.")
+    if status == EventStatus.DRAFT:
+        # Other contexts already sell its seats; going back to draft would strand them.
+        raise Conflict("A published event cannot go back to draft.")
+    if not event.is_published and status == EventStatus.SOLD_OUT:
+        raise Conflict("Publish the event before marking it sold out.")
 
 
 def _event(event_id: str) -> Event:

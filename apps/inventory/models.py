@@ -83,11 +83,12 @@ class Seat(models.Model):
 
 
 class CancelledBooking(models.Model):
-    """A booking that was cancelled: its seats are free and it may never hold or buy again.
+    """A booking that was cancelled: its seats are free and none of them may be sold to it.
 
     Events of one booking travel on different topics, so a cancellation can overtake the
-    confirmation or even the hold request it makes obsolete; this record lets those late
-    arrivals be recognised and ignored.
+    confirmation it makes obsolete; this record lets that late confirmation be recognised
+    and ignored. (A hold request overtaken by its cancellation is not checked against it:
+    bookings answers seats held for a cancelled booking with a release.)
     """
 
     booking_id = models.UUIDField(primary_key=True)

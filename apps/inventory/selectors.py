@@ -37,8 +37,7 @@ def seat_map(*, event_id: str) -> dict[str, Any] | None:
     """Every seat of the event with its status and price, plus counts; None for an unknown event."""
     if not _is_uuid(event_id):
         return None
-    cache = caches["default"]
-    cached = cache.get(_key(event_id))
+    cached = _cache_get(_key(event_id))
     if cached is not None:
         return cached
     sale = SaleEvent.objects.filter(pk=event_id).first()
@@ -72,8 +71,17 @@ def seat_map(*, event_id: str) -> dict[str, Any] | None:
         "counts": counts,
         "seats": seats,
     }
-    cache.set(_key(event_id), result, timeout=SEAT_MAP_SECONDS)
+    # A cache outage only costs speed: the seat map comes from the database.
+    with contextlib.suppress(Exception):
+        caches["default"].set(_key(event_id), result, timeout=SEAT_MAP_SECONDS)
     return result
+
+
+def _cache_get(key: str) -> Any:
+    try:
+        return caches["default"].get(key)
+    except Exception:
+        return None
 
 
 def seat_map_forget(*, event_id: str) -> None:

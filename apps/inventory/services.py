@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -129,9 +128,8 @@ def seats_hold(*, booking_id: str, event_id: str, seat_ids: Sequence[str]) -> st
     """
     wanted = sorted(set(seat_ids))
     now = timezone.now()
-    if CancelledBooking.objects.filter(pk=booking_id).exists():
-        logger.info("booking %s was cancelled before its seats were requested; not holding", booking_id)
-        return None
+    # A booking cancelled before this request arrived is not checked here (that would cost
+    # every hold a query): bookings answers seats held for a cancelled booking with a release.
     sale = SaleEvent.objects.filter(pk=event_id).first()
     if sale is None:
         with db.atomic(_db()):
@@ -187,7 +185,8 @@ def _hold_in_database(
                 _fail_taken(booking_id=booking_id, event_id=event_id, seats=losers)
             return None
     with db.atomic(_db()):
-        _limit_lock_wait()
+        # Row locks in id order: racing holds of overlapping seats queue instead of deadlocking.
+        # (PostgreSQL gives up after lock_timeout; the kernel then retries the message.)
         seats = list(Seat.objects.select_for_update().filter(event_id=event_id, id__in=wanted).order_by("id"))
         if len(seats) != len(wanted):
             unknown = sorted(set(wanted) - {str(seat.id) for seat in seats})
@@ -252,14 +251,6 @@ def _fail_taken(*, booking_id: str, event_id: str, seats: Sequence[Seat]) -> Non
     )
 
 
-def _limit_lock_wait() -> None:
-    """Wait at most a few seconds for a seat's row lock; the kernel retries the message."""
-    connection = connections[_db()]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '5s'")
-
-
 def seats_release(*, booking_id: str, event_id: str, hold_id: str, reason: str) -> int:
     """Put back on sale the seats of one hold that were not sold; returns how many."""
     with db.atomic(_db()):
@@ -268,7 +259,13 @@ def seats_release(*, booking_id: str, event_id: str, hold_id: str, reason: str) 
                 "id", flat=True
             )
         )
-        released = _free(Seat.objects.filter(id__in=seats, status=SeatStatus.LOCKED))
+        # The update re-checks the hold: between the read and the write the seats may have been
+        # freed by a cancellation and held by another booking, whose hold this must not free.
+        released = _free(
+            Seat.objects.filter(
+                id__in=seats, booking_id=booking_id, hold_id=hold_id, status=SeatStatus.LOCKED
+            )
+        )
         _forget(event_id=event_id, booking_id=booking_id, seat_ids=[str(s) for s in seats])
     if released:
         logger.info("released %d seats of booking %s (%s)", released, booking_id, reason)

@@ -24,7 +24,11 @@ def make_envelope() -> Envelope[SeatsRelease]:
         aggregate_id="booking-1",
         trace="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         payload=SeatsRelease(
-            booking_id="booking-1", event_id="event-1", seat_ids=["s1", "s2"], reason="expired"
+            booking_id="booking-1",
+            event_id="event-1",
+            hold_id="hold-1",
+            seat_ids=["s1", "s2"],
+            reason="expired",
         ),
     )
 
@@ -46,6 +50,7 @@ def test_the_wire_format_is_the_documented_one() -> None:
         "payload": {
             "booking_id": "booking-1",
             "event_id": "event-1",
+            "hold_id": "hold-1",
             "seat_ids": ["s1", "s2"],
             "reason": "expired",
         },

@@ -1,0 +1,65 @@
+"""Factories of the catalog tests (documents live on the "documents" alias)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+SMALL_LAYOUT = {
+    "sections": [
+        {
+            "name": "Stalls",
+            "category": "standard",
+            "rows": [
+                {"label": "A", "seats": 4},
+                {"label": "B", "seats": 4, "start": 11, "category": "premium"},
+            ],
+        },
+        {"name": "Balcony", "category": "economy", "rows": [{"label": "A", "seats": 2}]},
+    ]
+}
+SMALL_PRICES = {"standard": 4500, "premium": 7900, "economy": 2500}
+PASSWORD = "Correct-Horse-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.User"
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    name = factory.Sequence(lambda n: f"Person {n}")
+    password = factory.django.Password(PASSWORD)
+
+
+class VenueFactory(factory.django.DjangoModelFactory):
+    """A venue of 10 seats: 4 standard and 4 premium in the stalls, 2 economy on the balcony."""
+
+    class Meta:
+        model = "catalog.Venue"
+        database = "documents"
+
+    name = factory.Sequence(lambda n: f"Hall {n}")
+    address = "1 Main Street"
+    timezone = "Europe/Berlin"
+    layout = factory.LazyFunction(lambda: SMALL_LAYOUT)
+    capacity = 10
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """A draft event ten days ahead (published, with ``published_at``, it has its venue's plan)."""
+
+    class Meta:
+        model = "catalog.Event"
+        database = "documents"
+
+    venue = factory.SubFactory(VenueFactory)
+    name = factory.Sequence(lambda n: f"Concert {n}")
+    description = "An evening of music."
+    starts_at = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=10)).replace(microsecond=0))
+    ends_at = factory.LazyAttribute(lambda event: event.starts_at + timedelta(hours=3))
+    currency = "EUR"
+    prices = factory.LazyFunction(lambda: dict(SMALL_PRICES))
+    published_at = None
+    layout = factory.LazyAttribute(lambda event: event.venue.layout if event.published_at else None)
