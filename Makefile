@@ -16,7 +16,7 @@ SERVICE_VARS := POSTGRES_HOST POSTGRES_DOCUMENTS_DB MONGO_URI MONGO_HOST REDIS_U
 	SMTP_HOST STRIPE_SECRET_KEY STRIPE_API_BASE
 EMBEDDED := env $(addprefix -u ,$(SERVICE_VARS))
 
-.PHONY: help run test services services-down lint format e2e bench clean
+.PHONY: help run test services services-down chromium lint format e2e bench clean
 
 help:
 	@echo "make run    - the whole product on the embedded default (SQLite, in-process events), PORT=$(PORT)"
@@ -55,6 +55,10 @@ services: | $(VENV)/bin/python
 services-down:
 	deploy/local/down.sh
 
+# Debian's Chromium for the browser tests (Playwright's own download cannot work here).
+chromium:
+	deploy/local/chromium.sh
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -64,7 +68,7 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(DEV_STAMP) services lint
+test: $(DEV_STAMP) services chromium lint
 	source deploy/local/env.sh && KAFKA_NAMESPACE="test$$$$-" TICKETFLOW_ENV=test \
 		$(BIN)/pytest -m "not embedded_only" $(PYTEST_ARGS)
 	$(EMBEDDED) TICKETFLOW_ENV=test TICKETFLOW_VAR=$(CURDIR)/var/embedded-test \

@@ -54,12 +54,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     import requests
     from django.conf import settings
+    from django.db.models import Count, Max
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from apps.accounts.models import User
-    from django.db.models import Count, Max
-
     from apps.bookings.models import Booking, BookingStatus, BookingStep
     from apps.catalog.layout import parse_layout_text
     from apps.catalog.services import EventDetails, event_create, venue_create
@@ -127,6 +126,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "4",
         ],
     }
+    machine_at_start = machine_cpu_seconds()
     processes = [
         subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=(log_dir / f"{name}.log").open("wb"), stderr=subprocess.STDOUT
@@ -263,8 +263,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     finally:
         for process in processes:
             process.terminate()
-        for process in processes:
-            process.wait(30)
+        cpu = {}
+        for name, process in zip(commands, processes, strict=True):
+            # wait4 reports the CPU of the process and of every child it reaped (gunicorn's workers).
+            _, _, usage = os.wait4(process.pid, 0)
+            cpu[name] = round(usage.ru_utime + usage.ru_stime, 1)
+        machine_busy = machine_cpu_seconds() - machine_at_start
 
     result = {
         "raw_hold_transactions_per_s": round(raw_rate),
@@ -282,6 +286,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "saturation_post_ms_p99": round(percentile([r["latency_ms"] for r in burst], 0.99), 1),
         "oversell": oversell,
         "inventory_mismatches_after_settling": mismatches,
+        "bookings_processed": len(steady_ids) + len(burst_ids),
+        "cpu_seconds_by_process": cpu,
+        "app_cpu_ms_per_booking": round(sum(cpu.values()) * 1000 / (len(steady_ids) + len(burst_ids)), 1),
+        "machine_cpu_ms_per_booking": round(machine_busy * 1000 / (len(steady_ids) + len(burst_ids)), 1),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "flash_sale.json").write_text(json.dumps(result, indent=2))
@@ -310,6 +318,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         )
     )
     return result
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def raw_hold_rate(database: dict, event_id: str, seats: list[str], threads: int = 16) -> float:

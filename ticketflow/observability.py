@@ -67,3 +67,23 @@ class RequestContextMiddleware:
         if trace_id:
             response["X-Trace-ID"] = trace_id
         return response
+
+
+class WsgiPathMiddleware:
+    """Keep ``PATH_INFO`` a PEP 3333 native string for the tracing middleware behind it.
+
+    Real WSGI servers (gunicorn) pass the path as Latin-1-decoded bytes. Django's test
+    client and development server can pass a path with characters beyond Latin-1, which the
+    OpenTelemetry middleware cannot encode into the span's URL (a 500 for any such URL).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.environ.get("PATH_INFO", "")
+        try:
+            path.encode("latin-1")
+        except UnicodeEncodeError:
+            request.environ["PATH_INFO"] = path.encode("utf-8").decode("latin-1")
+        return self.get_response(request)

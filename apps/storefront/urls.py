@@ -1,5 +1,21 @@
 """Routes of the booking pages (mounted at /)."""
 
+from django.urls import path
+
+from apps.storefront.views import auth, bookings, checkout, events
+
 app_name = "storefront"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", events.event_list_page, name="event-list"),
+    path("events/<str:event_id>", events.event_page, name="event-detail"),
+    path("events/<str:event_id>/seats", events.event_seat_states, name="event-seats"),
+    path("events/<str:event_id>/checkout", checkout.checkout_page, name="checkout"),
+    path("signup", auth.signup_page, name="signup"),
+    path("login", auth.login_page, name="login"),
+    path("logout", auth.logout_page, name="logout"),
+    path("bookings", bookings.booking_list_page, name="booking-list"),
+    path("bookings/<str:booking_id>", bookings.booking_page, name="booking-detail"),
+    path("bookings/<str:booking_id>/status", bookings.booking_status_partial, name="booking-status"),
+    path("bookings/<str:booking_id>/cancel", bookings.booking_cancel_page, name="booking-cancel"),
+]

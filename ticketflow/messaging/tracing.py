@@ -42,6 +42,8 @@ def configure() -> None:
     instrumentor = DjangoInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(excluded_urls="health,metrics,static")
+        # The instrumentor put its middleware first; this one must run before it.
+        settings.MIDDLEWARE = ["ticketflow.observability.WsgiPathMiddleware", *settings.MIDDLEWARE]
 
 
 def tracer() -> trace.Tracer:

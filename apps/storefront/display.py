@@ -1,0 +1,154 @@
+"""How the booking pages say things: money, availability badges, and saga outcomes in plain words."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+# "Few left" when fewer than this many seats, or this share of the house, remain.
+FEW_LEFT_SEATS = 20
+FEW_LEFT_SHARE = Decimal("0.10")
+
+
+def money(cents: int | None, currency: str, *, whole: bool = False) -> str:
+    """``4200, "GBP"`` -> ``£42.00`` (``whole``: ``£42`` when there are no pence)."""
+    amount = Decimal(cents or 0) / 100
+    text = f"{amount:,.0f}" if whole and (cents or 0) % 100 == 0 else f"{amount:,.2f}"
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def venue_zone(name: str | None) -> tzinfo:
+    """The venue's time zone (events are shown in local time), UTC when unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def local(moment: datetime, zone: tzinfo) -> datetime:
+    return timezone.localtime(moment, zone)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """An event's availability as the listing shows it."""
+
+    key: str
+    """``on_sale``, ``few_left``, ``sold_out``, ``soon``, ``closed``, ``cancelled`` or ``ended``."""
+    label: str
+    available: int
+    capacity: int
+
+    @property
+    def can_buy(self) -> bool:
+        return self.key in ("on_sale", "few_left")
+
+
+def availability_badge(
+    *,
+    status: str,
+    counts: dict[str, int],
+    ends_at: datetime,
+    sale_starts_at: datetime | None,
+    sale_ends_at: datetime | None,
+    now: datetime | None = None,
+) -> Badge:
+    """On sale / few left (< 10% or < 20 seats) / sold out, or why the event cannot be bought."""
+    now = now or timezone.now()
+    available = counts.get("AVAILABLE", 0)
+    capacity = sum(counts.values())
+
+    def badge(key: str, label: str) -> Badge:
+        return Badge(key=key, label=label, available=available, capacity=capacity)
+
+    if status == "cancelled":
+        return badge("cancelled", "Cancelled")
+    if ends_at <= now:
+        return badge("ended", "Ended")
+    if status == "sold_out" or (capacity and not available):
+        return badge("sold_out", "Sold out")
+    if not capacity or (sale_starts_at and now < sale_starts_at):
+        return badge("soon", "On sale soon")
+    if sale_ends_at and sale_ends_at <= now:
+        return badge("closed", "Sales closed")
+    if available < FEW_LEFT_SEATS or available < capacity * FEW_LEFT_SHARE:
+        return badge("few_left", f"Only {available} left")
+    return badge("on_sale", "On sale")
+
+
+def price_range(prices: dict[str, Any], currency: str) -> str:
+    """``from £18`` for an event's category prices ("" when it has none)."""
+    cents = [value for value in prices.values() if isinstance(value, int)]
+    if not cents:
+        return ""
+    low = min(cents)
+    return "Free" if low == 0 and max(cents) == 0 else f"from {money(low, currency, whole=True)}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished (or failed) booking explained to its buyer."""
+
+    title: str
+    detail: str
+    advice: str
+    retry: bool
+
+
+_FAILURES: dict[str, tuple[str, str, bool]] = {
+    "seats_unavailable": (
+        "Those seats were just taken",
+        "Pick other seats: the ones still free are on the map.",
+        True,
+    ),
+    "unknown_seats": ("Those seats are not part of this event", "Please choose your seats again.", True),
+    "event_not_on_sale": ("Tickets are not on sale right now", "Check the event page for sale dates.", False),
+    "unknown_event": ("We could not find this event", "It may have been withdrawn.", False),
+    "busy": ("We are very busy right now", "Nothing was charged. Please try again in a moment.", True),
+    "card_declined": (
+        "Your payment was declined",
+        "Nothing was charged and your seats were released. Try again with another card.",
+        True,
+    ),
+    "insufficient_funds": (
+        "Your card has insufficient funds",
+        "Nothing was charged and your seats were released. Try again with another card.",
+        True,
+    ),
+    "expired_card": (
+        "Your card has expired",
+        "Nothing was charged and your seats were released. Try again with another card.",
+        True,
+    ),
+    "hold_expired": (
+        "Your hold on the seats ran out",
+        "The payment did not complete in time, so the seats went back on sale. You can try again.",
+        True,
+    ),
+    "late_payment_seats_gone": (
+        "Your payment arrived too late",
+        "The seats were sold meanwhile. Your payment is being refunded in full.",
+        False,
+    ),
+}
+
+
+def failure_outcome(*, status: str, code: str, reason: str) -> Outcome:
+    """Title, detail and what to do next for a FAILED or EXPIRED booking."""
+    if code in _FAILURES:
+        title, advice, retry = _FAILURES[code]
+    elif status == "EXPIRED":
+        title, advice, retry = _FAILURES["hold_expired"]
+    else:
+        title = "We could not complete your booking"
+        advice = "Nothing was charged and your seats were released. Please try again."
+        retry = True
+    return Outcome(title=title, detail=reason, advice=advice, retry=retry)

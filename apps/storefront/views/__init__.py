@@ -1,0 +1,1 @@
+"""Views of the booking pages; each calls the contexts' selectors and services, nothing else."""

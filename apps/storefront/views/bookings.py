@@ -1,0 +1,196 @@
+"""The buyer's bookings: the live status page, the list, and cancelling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from apps.bookings.models import BookingStatus
+from apps.bookings.selectors import booking_get, booking_list_for_user
+from apps.bookings.services import booking_cancel
+from apps.catalog.selectors import event_get
+from apps.inventory.selectors import seat_map
+from apps.storefront.display import failure_outcome, local, money, venue_zone
+from ticketflow.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from apps.bookings.models import Booking
+
+BOOKINGS_PER_PAGE = 10
+STATUS_REFRESH_SECONDS = 1
+IN_FLIGHT = (BookingStatus.PENDING, BookingStatus.SEATS_LOCKED)
+
+_STEP_LABELS = {
+    "requested": "Booking requested",
+    "seats.locked": "Seats held for you",
+    "seats.lock-failed": "Seats not available",
+    "booking.confirmed": "Booking confirmed",
+    "booking.cancelled": "Booking cancelled",
+    "hold.expired": "Hold ran out",
+    "payment.refunded": "Refund issued",
+}
+
+
+def _step_label(step: str, status: str) -> str:
+    if step == "payment.processed":
+        return {
+            BookingStatus.CONFIRMED: "Payment received",
+            BookingStatus.FAILED: "Payment declined",
+        }.get(status, "Payment processed")
+    return _STEP_LABELS.get(step, step.replace(".", " ").replace("-", " ").capitalize())
+
+
+def _booking_or_404(request: HttpRequest, booking_id: str) -> Booking:
+    """The signed-in buyer's booking; anyone else's (or none) is a plain 404."""
+    booking = booking_get(booking_id=booking_id, user_id=str(request.user.pk))
+    if booking is None:
+        raise Http404("No booking of yours has this id.")
+    return booking
+
+
+def _seat_lines(booking: Booking) -> list[dict[str, str]]:
+    """The booking's seats with prices once held; before that, named from the seat map."""
+    if booking.seats:
+        return [
+            {
+                "label": f"{seat['section']}, row {seat['row']}, seat {seat['number']}",
+                "price": money(seat.get("price_cents"), booking.currency),
+            }
+            for seat in booking.seats
+        ]
+    known = {
+        seat["id"]: seat for seat in (seat_map(event_id=str(booking.event_id)) or {"seats": []})["seats"]
+    }
+    lines = []
+    for seat_id in booking.seat_ids:
+        seat = known.get(str(seat_id))
+        label = f"{seat['section']}, row {seat['row']}, seat {seat['number']}" if seat else "Seat"
+        lines.append({"label": label, "price": money(seat["price_cents"], booking.currency) if seat else ""})
+    return lines
+
+
+def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
+    """Everything the booking page and its live status partial show."""
+    event = event_get(event_id=str(booking.event_id), include_drafts=True)
+    zone = venue_zone(event.venue.timezone if event else None)
+    status = booking.status
+    outcome = (
+        failure_outcome(status=status, code=booking.failure_code, reason=booking.failure_reason)
+        if status in (BookingStatus.FAILED, BookingStatus.EXPIRED)
+        else None
+    )
+    retry_url = ""
+    if outcome and outcome.retry and event is not None:
+        retry_url = (
+            reverse("storefront:event-detail", args=[event.pk])
+            + "?seats="
+            + ",".join(str(seat_id) for seat_id in booking.seat_ids)
+        )
+    return {
+        "booking": booking,
+        "event": event,
+        "starts": local(booking.event_starts_at, zone),
+        "lines": _seat_lines(booking),
+        "total": money(booking.total_cents, booking.currency) if booking.total_cents is not None else "",
+        "outcome": outcome,
+        "retry_url": retry_url,
+        "polling": status in IN_FLIGHT,
+        "refresh_seconds": STATUS_REFRESH_SECONDS,
+        "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
+        "qr_text": request.build_absolute_uri(reverse("storefront:booking-detail", args=[booking.pk]))
+        if status == BookingStatus.CONFIRMED
+        else "",
+        "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
+        "steps": [
+            {"label": _step_label(step.step, step.status), "at": local(step.at, zone), "status": step.status}
+            for step in booking.steps.all()
+        ],
+    }
+
+
+@login_required
+@require_GET
+def booking_page(request: HttpRequest, booking_id: str) -> HttpResponse:
+    """``/bookings/<id>``: the booking, following its saga live until it settles."""
+    booking = _booking_or_404(request, booking_id)
+    return render(request, "storefront/booking_detail.html", booking_context(request, booking))
+
+
+@require_GET
+def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpResponse:
+    """The live part of the booking page; 204 (nothing to swap) while the version is unchanged."""
+    if not request.user.is_authenticated:
+        login = (
+            reverse("storefront:login") + "?next=" + reverse("storefront:booking-detail", args=[booking_id])
+        )
+        return HttpResponseClientRedirect(login) if request.htmx else redirect(login)
+    booking = _booking_or_404(request, booking_id)
+    if request.GET.get("v") == str(booking.version) and booking.status in IN_FLIGHT:
+        return HttpResponse(status=204)
+    return render(request, "storefront/_booking_status.html", booking_context(request, booking))
+
+
+@login_required
+@require_GET
+def booking_list_page(request: HttpRequest) -> HttpResponse:
+    """``/bookings``: the buyer's bookings, newest first."""
+    page = Paginator(booking_list_for_user(user_id=str(request.user.pk)), BOOKINGS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    zones: dict[str, Any] = {}
+    rows = []
+    for booking in page:
+        key = str(booking.event_id)
+        if key not in zones:
+            event = event_get(event_id=key, include_drafts=True)
+            zones[key] = venue_zone(event.venue.timezone if event else None)
+        rows.append(
+            {
+                "booking": booking,
+                "starts": local(booking.event_starts_at, zones[key]),
+                "seats": len(booking.seats or booking.seat_ids),
+                "total": money(booking.total_cents, booking.currency)
+                if booking.total_cents is not None
+                else "",
+                "upcoming": booking.event_starts_at > timezone.now(),
+            }
+        )
+    return render(request, "storefront/booking_list.html", {"page": page, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
+    """``/bookings/<id>/cancel``: GET asks to confirm; POST cancels with ``booking_cancel``."""
+    booking = _booking_or_404(request, booking_id)
+    detail = redirect("storefront:booking-detail", booking_id=booking.pk)
+    if request.method == "POST":
+        try:
+            booking_cancel(booking_id=str(booking.pk), user_id=str(request.user.pk))
+        except NotFound:
+            raise Http404("No booking of yours has this id.") from None
+        except Conflict as error:
+            messages.error(request, error.message)
+        else:
+            refund = " Your payment will be refunded in full." if booking.paid else ""
+            messages.success(
+                request, f"Booking {booking.reference} is cancelled and its seats are back on sale.{refund}"
+            )
+        return detail
+    if booking.is_terminal:
+        messages.error(
+            request,
+            f"This booking is already {booking.get_status_display().lower()}; there is nothing to cancel.",
+        )
+        return detail
+    context = booking_context(request, booking)
+    return render(request, "storefront/booking_cancel.html", context)

@@ -1,0 +1,165 @@
+"""Checkout: the chosen seats, the total and the card, then the same booking saga as the API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from apps.bookings.services import Buyer, booking_create
+from apps.catalog.selectors import event_get
+from apps.inventory.selectors import seat_map
+from apps.storefront import seating
+from apps.storefront.display import availability_badge, local, money, venue_zone
+from apps.storefront.forms import TEST_CARDS, CheckoutForm, new_checkout_token
+from ticketflow.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from apps.catalog.models import Event
+
+# Availability badges under which nothing can be bought (sold out is left to the seats themselves).
+CLOSED = ("cancelled", "ended", "soon", "closed")
+# Service error codes -> the field the buyer should look at.
+_FIELD_OF = {"seat_ids": "seat", "payment_method": "payment_method"}
+
+
+def seat_label(seat: dict[str, Any]) -> str:
+    return f"{seat['section']}, row {seat['row']}, seat {seat['number']}"
+
+
+def stripe_publishable_key() -> str:
+    """The key for Stripe Elements, only when payments really go to Stripe."""
+    options = settings.PAYMENTS
+    return options.get("STRIPE_PUBLISHABLE_KEY") or "" if options.get("PROVIDER") == "stripe" else ""
+
+
+def _event_or_404(event_id: str) -> Event:
+    event = event_get(event_id=event_id)
+    if event is None:
+        raise Http404("No such event.")
+    return event
+
+
+def _explain(form: CheckoutForm, error: ApplicationError) -> None:
+    """Put a service's refusal on the form, in the buyer's words, keeping the selection."""
+    if error.code == "idempotency_key_reused":
+        # The form's token already placed a booking; a new one lets the buyer decide again.
+        form.data = form.data.copy()
+        form.data["token"] = new_checkout_token()
+        form.add_error(
+            None,
+            "This checkout was already submitted with other details. Check My bookings, "
+            "or press Pay again to place a new booking.",
+        )
+        return
+    fields = error.details.get("fields") or {}
+    placed = False
+    for name, problems in fields.items():
+        if _FIELD_OF.get(name) and error.code != "unknown_seats":
+            for problem in problems:
+                form.add_error(_FIELD_OF[name], problem)
+            placed = True
+    if error.code == "unknown_seats":
+        form.add_error(
+            "seat",
+            "Some of the seats in your order are not part of this event. Please choose your seats again.",
+        )
+    elif not placed:
+        form.add_error(None, error.message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
+    """``/events/<id>/checkout``: review and pay; POST starts the booking and shows its progress."""
+    event = _event_or_404(event_id)
+    seats_now = seat_map(event_id=str(event.pk))
+    if seats_now is None:
+        raise Http404("No seats are on sale for this event yet.")
+    by_id = {seat["id"]: seat for seat in seats_now["seats"]}
+    stripe_key = stripe_publishable_key()
+    options = {"seat_ids": by_id, "max_seats": event.max_seats_per_booking, "test_cards": not stripe_key}
+    mine = seating.my_seat_ids(user=request.user, event_id=str(event.pk))
+
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, **options)
+    else:
+        form = CheckoutForm(
+            {
+                "seat": request.GET.getlist("seat"),
+                "token": new_checkout_token(),
+                "payment_method": "" if stripe_key else TEST_CARDS[0][0],
+            },
+            **options,
+        )
+    valid = form.is_valid()
+    badge = availability_badge(
+        status=event.status,
+        counts=seats_now["counts"],
+        ends_at=event.ends_at,
+        sale_starts_at=event.sale_starts_at,
+        sale_ends_at=event.sale_ends_at,
+    )
+    if badge.key in CLOSED:
+        form.add_error(None, f"Tickets for this event are not on sale ({badge.label.lower()}).")
+    chosen = (
+        [by_id[seat_id] for seat_id in form.cleaned_data.get("seat", [])]
+        if "seat" in form.cleaned_data
+        else []
+    )
+    taken = [seat for seat in chosen if seating.state_of(seat, mine) in (seating.HELD, seating.SOLD)]
+    if taken:
+        # A hint, not the judge: inventory decides in the saga. It saves a doomed booking.
+        names = "; ".join(seat_label(seat) for seat in taken)
+        form.add_error(
+            "seat",
+            f"Sorry, someone else has just taken {names}. Choose another seat and try again.",
+        )
+    elif request.method == "POST" and valid and badge.key not in CLOSED:
+        try:
+            booking, _ = booking_create(
+                buyer=Buyer(
+                    user_id=str(request.user.pk),
+                    email=request.user.email,
+                    name=request.user.get_full_name() or request.user.email,
+                ),
+                event_id=str(event.pk),
+                seat_ids=form.cleaned_data["seat"],
+                payment_method=form.cleaned_data["payment_method"],
+                idempotency_key=form.cleaned_data["token"],
+            )
+        except ApplicationError as error:
+            _explain(form, error)
+        else:
+            return redirect("storefront:booking-detail", booking_id=booking.pk)
+
+    if request.method == "GET":
+        # Only the selection is the buyer's to fix on arrival; the card is chosen below.
+        form.errors.pop("payment_method", None)
+    still_free = [seat["id"] for seat in chosen if seat not in taken]
+    change_url = reverse("storefront:event-detail", args=[event.pk])
+    if still_free:
+        change_url += "?seats=" + ",".join(still_free)
+    zone = venue_zone(event.venue.timezone)
+    total = sum(seat["price_cents"] for seat in chosen)
+    context = {
+        "event": event,
+        "starts": local(event.starts_at, zone),
+        "form": form,
+        "lines": [
+            {"seat": seat, "label": seat_label(seat), "price": money(seat["price_cents"], event.currency)}
+            for seat in chosen
+        ],
+        "total": money(total, event.currency),
+        "can_pay": bool(chosen) and not form.has_error("seat") and badge.key not in CLOSED,
+        "change_url": change_url,
+        "test_cards": TEST_CARDS,
+        "stripe_key": stripe_key,
+        "hold_minutes": event.hold_minutes,
+    }
+    return render(request, "storefront/checkout.html", context)
