@@ -59,6 +59,7 @@ class Relay:
             poll_interval if poll_interval is not None else float(options["RELAY_POLL_INTERVAL"])
         )
         self.stop = stop or threading.Event()
+        self.linger = float(options.get("RELAY_LINGER_SECONDS", 0))
         self.wake = threading.Event()
         self.stats = RelayStats()
         self._backoff = 0.0
@@ -83,8 +84,10 @@ class Relay:
                 moved = self.drain_once()
                 if self._backoff:
                     self.stop.wait(self._backoff)
-                elif moved < self.batch_size:
-                    self.wake.wait(self.poll_interval)
+                elif moved < self.batch_size and self.wake.wait(self.poll_interval) and self.linger:
+                    # Woken by a commit: give its neighbours a moment to commit too, so one
+                    # claim, flush and mark serve several events instead of one each.
+                    self.stop.wait(self.linger)
         finally:
             for listener in listeners:
                 listener.join(timeout=5)

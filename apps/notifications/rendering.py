@@ -104,13 +104,18 @@ def build_message(*, notification: Notification) -> EmailMultiAlternatives:
     return message
 
 
+QR_MASK = 2
+
+
 def _qr_image(payload: str, *, content_id: str) -> tuple[MIMEImage, int]:
     """The QR code as an inline PNG, and its width in pixels.
 
     The HTML shows it at exactly that size: scaling by a fraction blurs the modules' edges,
     which is what makes codes hard to scan from a phone screen.
     """
-    code = segno.make(payload, error="m")
+    # Any of the eight masks scans equally well; scoring all eight (segno's default) costs
+    # more than the rest of the email put together.
+    code = segno.make(payload, error="m", mask=QR_MASK)
     buffer = io.BytesIO()
     code.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
     image = MIMEImage(buffer.getvalue(), "png")
