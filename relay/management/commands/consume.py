@@ -49,7 +49,9 @@ class Command(BaseCommand):
         if not 1 <= options["concurrency"] <= 64:
             raise CommandError("--concurrency must be between 1 and 64.")
         runners = [
-            ConsumerRunner(context, transport, stop) for context in chosen for _ in range(options["concurrency"])
+            ConsumerRunner(context, transport, stop)
+            for context in chosen
+            for _ in range(options["concurrency"])
         ]
         failures: list[BaseException] = []
 
