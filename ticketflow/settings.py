@@ -202,6 +202,8 @@ TICKETFLOW_EVENTS = {
     "RELAY_POLL_INTERVAL": 0.5 if ENV.KAFKA_BOOTSTRAP_SERVERS else 0.1,
     "RELAY_LINGER_SECONDS": 0.005,
     "CONSUMER_MAX_ATTEMPTS": 4,
+    "OUTBOX_RETENTION_DAYS": 7,
+    "INBOX_RETENTION_DAYS": 14,
     "CONSUMER_BACKOFF_SECONDS": 0.2,
 }
 
@@ -238,6 +240,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-holds": {"task": "bookings.expire_overdue_holds", "schedule": 10.0},
     "notifications-requeue-stuck": {"task": "notifications.requeue_stuck", "schedule": 60.0},
+    "prune-outbox-and-inbox": {"task": "messaging.prune", "schedule": 3600.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils.html import escape
 from pytest_django.fixtures import Settings
 
 from apps.notifications.models import Notification
+from apps.notifications.rendering import QR_MASK
 from apps.notifications.tests import factories
 from apps.notifications.tests.conftest import MailServer
 from ticketflow.messaging import dispatch
@@ -58,7 +59,7 @@ def seat_table(html: str) -> list[list[str]]:
 
 def qr_png(payload: str) -> bytes:
     buffer = io.BytesIO()
-    segno.make(payload, error="m").save(buffer, kind="png", scale=8, border=4)
+    segno.make(payload, error="m", mask=QR_MASK).save(buffer, kind="png", scale=8, border=4)
     return buffer.getvalue()
 
 
