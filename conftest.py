@@ -13,8 +13,10 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
+from relay.engine import Relay
 from ticketflow.celery import app as celery_app
 from ticketflow.messaging.transports import get_transport
+from ticketflow.messaging.transports.inprocess import InProcessTransport
 
 pytest_plugins = ["tests.support.saga"]
 
@@ -55,9 +57,15 @@ def inprocess_transport(settings, fast_retries: None) -> Iterator[None]:
 
 
 @pytest.fixture
-def celery_eager() -> Iterator[None]:
+def eager_celery() -> Iterator[None]:
     """Run Celery tasks inline (emails are sent where the handler's transaction commits)."""
     previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
     celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
     yield
     celery_app.conf.update(task_always_eager=previous[0], task_eager_propagates=previous[1])
+
+
+@pytest.fixture
+def inprocess_relay(inprocess_transport: None) -> Relay:
+    """A relay over both outboxes that applies events in this process (the embedded transport)."""
+    return Relay(InProcessTransport(), poll_interval=0.01)

@@ -26,7 +26,7 @@ class OnSale:
 
 
 @pytest.fixture
-def broker(inprocess_transport: None, celery_eager: None) -> ManualBroker:
+def broker(inprocess_transport: None, eager_celery: None) -> ManualBroker:
     return ManualBroker()
 
 

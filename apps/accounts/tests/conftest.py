@@ -33,12 +33,6 @@ class Api:
         return response.json()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """A cheap hasher: these tests are about the API, not PBKDF2's cost (~1 s per hash here)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api(client: Client) -> Api:
     return Api(client)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,9 +10,6 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.catalog.tests.factories import UserFactory
-from relay.engine import Relay
-from ticketflow.messaging.transports import get_transport
-from ticketflow.messaging.transports.inprocess import InProcessTransport
 
 
 class Api:
@@ -42,12 +38,6 @@ def token_for(user: Any) -> str:
     return str(RefreshToken.for_user(user).access_token)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """A cheap hasher: these tests are about the API, not PBKDF2's cost (~1 s per hash here)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api(client: Client) -> Api:
     return Api(client)
@@ -61,16 +51,3 @@ def staff_token() -> str:
 @pytest.fixture
 def customer_token() -> str:
     return token_for(UserFactory())
-
-
-@pytest.fixture
-def inprocess_relay(settings: Any) -> Iterator[Relay]:
-    """A relay that applies events in this process (the embedded transport), with fast retries."""
-    settings.TICKETFLOW_EVENTS = {
-        **settings.TICKETFLOW_EVENTS,
-        "TRANSPORT": "inprocess",
-        "CONSUMER_BACKOFF_SECONDS": 0.01,
-    }
-    get_transport.cache_clear()
-    yield Relay(InProcessTransport(), poll_interval=0.01)
-    get_transport.cache_clear()

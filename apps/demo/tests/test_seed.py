@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,30 +15,10 @@ from django.utils import timezone
 from apps.catalog.models import Event, EventStatus, Venue
 from apps.inventory.models import SaleEvent, Seat
 from ticketflow.messaging.models import OutboxMessage
-from ticketflow.messaging.transports import get_transport
 
 User = get_user_model()
 
 pytestmark = pytest.mark.django_db(databases=["default", "documents"], transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """A cheap hasher: these tests are about seeding, not PBKDF2's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def inprocess_transport(settings: Any) -> Iterator[None]:
-    """The embedded default's transport, whatever the session runs on: seed applies its events."""
-    settings.TICKETFLOW_EVENTS = {
-        **settings.TICKETFLOW_EVENTS,
-        "TRANSPORT": "inprocess",
-        "CONSUMER_BACKOFF_SECONDS": 0.01,
-    }
-    get_transport.cache_clear()
-    yield
-    get_transport.cache_clear()
 
 
 def seed() -> str:

@@ -13,10 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from pytest_django.fixtures import Settings
 
-from relay.engine import Relay
 from ticketflow.celery import app as celery_app
-from ticketflow.messaging.transports import get_transport
-from ticketflow.messaging.transports.inprocess import InProcessTransport
 
 SENDER = "TicketFlow <tickets@ticketflow.test>"
 
@@ -112,19 +109,6 @@ def mail_server_down(settings: Settings) -> Iterator[MailServer]:
 
 
 @pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Run Celery tasks in this process as they are enqueued, raising what they raise."""
-    conf = celery_app.conf
-    previous = {
-        "task_always_eager": conf.task_always_eager,
-        "task_eager_propagates": conf.task_eager_propagates,
-    }
-    conf.update(task_always_eager=True, task_eager_propagates=True)
-    yield
-    conf.update(**previous)
-
-
-@pytest.fixture
 def eager_retries(eager_celery: None) -> None:
     """Eager tasks whose retries run at once, countdown ignored, as Celery applies them eagerly.
 
@@ -132,16 +116,3 @@ def eager_retries(eager_celery: None) -> None:
     ``Retry`` exception escapes ``.delay()``), so these tests see errors as results instead.
     """
     celery_app.conf.update(task_eager_propagates=False)
-
-
-@pytest.fixture
-def inprocess_relay(settings: Settings) -> Iterator[Relay]:
-    """A relay over both outboxes that applies events in this process, whatever the session runs on."""
-    settings.TICKETFLOW_EVENTS = {
-        **settings.TICKETFLOW_EVENTS,
-        "TRANSPORT": "inprocess",
-        "CONSUMER_BACKOFF_SECONDS": 0.01,
-    }
-    get_transport.cache_clear()
-    yield Relay(InProcessTransport(), poll_interval=0.01)
-    get_transport.cache_clear()

@@ -18,30 +18,14 @@ import factory
 import pytest
 
 from apps.payments.models import Payment, PaymentStatus
-from relay.engine import Relay
 from ticketflow import db
 from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import Customer, PaymentRefundRequested, PaymentRequested, RefundReason
 from ticketflow.messaging.topics import Topic
-from ticketflow.messaging.transports import get_transport
-from ticketflow.messaging.transports.inprocess import InProcessTransport
 
 WEBHOOK_SECRET = "whsec_test_ticketflow"
-
-
-@pytest.fixture
-def inprocess_relay(settings: Any) -> Iterator[Relay]:
-    """A relay that applies events in this process (the embedded transport), with fast retries."""
-    settings.TICKETFLOW_EVENTS = {
-        **settings.TICKETFLOW_EVENTS,
-        "TRANSPORT": "inprocess",
-        "CONSUMER_BACKOFF_SECONDS": 0.01,
-    }
-    get_transport.cache_clear()
-    yield Relay(InProcessTransport(), poll_interval=0.01)
-    get_transport.cache_clear()
 
 
 @pytest.fixture

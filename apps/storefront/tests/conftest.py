@@ -62,12 +62,6 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 10.0, interval:
         time.sleep(interval)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """Slow hashing is the point in production and only costs time here (every buyer signs in)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def inprocess_events(settings: Any) -> Iterator[None]:
     """Events run in-process, payments through the simulated provider, emails in memory.
