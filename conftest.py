@@ -69,3 +69,14 @@ def eager_celery() -> Iterator[None]:
 def inprocess_relay(inprocess_transport: None) -> Relay:
     """A relay over both outboxes that applies events in this process (the embedded transport)."""
     return Relay(InProcessTransport(), poll_interval=0.01)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_topics() -> Iterator[None]:
+    """Leave the broker as we found it: delete the topics this session's namespace created."""
+    yield
+    options = settings.TICKETFLOW_EVENTS
+    if options["TRANSPORT"] == "kafka" and options["NAMESPACE"]:
+        from ticketflow.messaging.transports.kafka import KafkaTransport
+
+        KafkaTransport(options).delete_namespace()

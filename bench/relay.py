@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "commit_to_publish_ms_p99": round(percentile(latencies, 0.99), 1),
         "commit_to_publish_ms_max": round(max(latencies), 1),
     }
+    transport.delete_namespace()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "relay.json").write_text(json.dumps(result, indent=2))
     print(

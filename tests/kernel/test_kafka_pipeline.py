@@ -89,6 +89,7 @@ class Stack:
         for process in self.processes:
             if process.alive():
                 process.terminate()
+        self.transport.delete_namespace()
 
 
 @pytest.fixture

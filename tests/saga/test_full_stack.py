@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -28,6 +29,7 @@ from apps.payments.models import Payment
 from tests.support.processes import ManagedProcess, service_env, wait_until
 from tests.support.smtp import SmtpServer, free_port
 from ticketflow.messaging.schemas import iter_seats
+from ticketflow.messaging.transports.kafka import KafkaTransport
 
 pytestmark = [
     pytest.mark.services,
@@ -39,7 +41,7 @@ class Stack:
     def __init__(self, tmp_path: Path, smtp: SmtpServer) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        namespace = f"fs{uuid.uuid4().hex[:8]}-"
+        namespace = self.namespace = f"fs{uuid.uuid4().hex[:8]}-"
         self.env = service_env(
             KAFKA_NAMESPACE=namespace,
             CELERY_QUEUE=f"{namespace}tasks",
@@ -72,6 +74,7 @@ class Stack:
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
+        KafkaTransport({**settings.TICKETFLOW_EVENTS, "NAMESPACE": self.namespace}).delete_namespace()
         for process in self.processes:
             print(f"--- {process.name} ---\n{process.output()[-3000:]}")
 
