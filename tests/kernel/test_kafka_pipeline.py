@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from tests.probe.models import ProbeEffect, ProbeSwitch
 from tests.probe.schemas import PROBE_TOPIC, ProbeRecorded
 from tests.probe.services import probe_emit
 from tests.support.processes import ROOT, ManagedProcess, service_env, wait_until
+from tests.support.smtp import free_port
 from ticketflow import db
 from ticketflow.messaging.models import InboxMessage, OutboxMessage
 from ticketflow.messaging.outbox import emit
@@ -51,8 +53,8 @@ class Stack:
     def relay(self, name: str = "relay", *args: str) -> ManagedProcess:
         return self.start(name, "relay", "--poll-interval", "0.2", *args)
 
-    def consumer(self, name: str = "consumer") -> ManagedProcess:
-        return self.start(name, "consume", "probe")
+    def consumer(self, name: str = "consumer", *args: str) -> ManagedProcess:
+        return self.start(name, "consume", "probe", *args)
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -102,6 +104,14 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         print(f"--- {process.name} ---\n{process.output()[-4000:]}")
 
 
+def scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
 def applied(run: str) -> int:
     return ProbeEffect.objects.filter(run=run).count()
 
@@ -147,12 +157,17 @@ def test_a_rolled_back_transaction_publishes_nothing(stack: Stack) -> None:
         raise RuntimeError("rolled back")
     probe_emit(run, [("real", 1)])
 
-    stack.relay()
-    stack.consumer()
+    relay = stack.relay()
+    consumer = stack.consumer()
     wait_until(lambda: applied(run) == 1, timeout=60, what="the committed event")
 
     assert [m.key() for m in stack.read(PROBE_TOPIC)] == [b"real"]
     assert list(ProbeEffect.objects.filter(run=run).values_list("aggregate_id", flat=True)) == ["real"]
+    # SIGTERM: each finishes the work in hand and exits cleanly.
+    assert relay.terminate(timeout=20) == 0
+    assert consumer.terminate(timeout=20) == 0
+    assert "relay stopped after publishing 1 events" in relay.output()
+    assert "stopped after 1 messages" in consumer.output()
 
 
 @pytest.mark.chaos
@@ -234,8 +249,9 @@ def test_the_relay_rides_out_a_kafka_outage(stack: Stack) -> None:
 
 def test_a_poison_message_is_dead_lettered_and_replay_re_drives_it_after_a_fix(stack: Stack) -> None:
     run = uuid.uuid4().hex
+    metrics_port = free_port()
     stack.relay()
-    stack.consumer()
+    stack.consumer("consumer", "--metrics-port", str(metrics_port))
     probe_emit(run, [("p", 1)])
     [poison_id] = probe_emit(run, [("p", 2)], poison=True)
     probe_emit(run, [("p", 3), ("q", 1)])
@@ -249,6 +265,19 @@ def test_a_poison_message_is_dead_lettered_and_replay_re_drives_it_after_a_fix(s
     assert headers["attempts"] == "4"
     assert "is poison" in headers["error"]
     assert poison_id in letter.value().decode()
+    group = f"{stack.namespace}ticketflow.probe"
+    wait_until(
+        lambda: "ticketflow_consumer_lag{" in scrape(metrics_port),
+        timeout=30,
+        what="the consumer to report its lag",
+    )
+    exposed = scrape(metrics_port)
+    assert f'ticketflow_dead_letters_total{{consumer="{group}",topic="{PROBE_TOPIC}"}} 1.0' in exposed
+    assert (
+        f'ticketflow_consumer_messages_total{{consumer="{group}",outcome="applied",topic="{PROBE_TOPIC}"}} 3.0'
+        in exposed
+    )
+    assert f'ticketflow_consumer_retries_total{{consumer="{group}",topic="{PROBE_TOPIC}"}} 3.0' in exposed
 
     ProbeSwitch.objects.create(name="fixed", on=True)
     result = stack.manage("replay", "--dead-letters", "--context", "probe")
