@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,12 +135,18 @@ class Relay:
             raise
         store.complete(claim, result.sent, result.failed)
         latency = metrics.commit_to_publish.labels(alias)
+        published: Counter[str] = Counter()
+        failed: Counter[str] = Counter()
         for event in claim.events:
             if event.id in result.sent:
-                metrics.published.labels(alias, event.topic).inc()
+                published[event.topic] += 1
                 latency.observe(max(0.0, event.age))
             else:
-                metrics.publish_failures.labels(alias, event.topic).inc()
+                failed[event.topic] += 1
+        for topic, count in published.items():
+            metrics.published.labels(alias, topic).inc(count)
+        for topic, count in failed.items():
+            metrics.publish_failures.labels(alias, topic).inc(count)
         self.stats.batches += 1
         self.stats.published += len(result.sent)
         self.stats.failed += len(result.failed)

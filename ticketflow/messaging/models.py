@@ -34,10 +34,16 @@ class OutboxMessage(models.Model):
     class Meta:
         db_table = "ticketflow_outbox"
         ordering = ("position",)
+        # Only pending rows are indexed for the relay's hot path: marking a batch sent then
+        # adds no entries to these indexes. Sent rows are reached by time through a BRIN
+        # index on created_at (PostgreSQL; migration 0002), which replay and pruning use.
         indexes = (
             models.Index(fields=("position",), name="outbox_pending_idx", condition=models.Q(pending=True)),
-            models.Index(fields=("aggregate_id", "position"), name="outbox_aggregate_idx"),
-            models.Index(fields=("created_at",), name="outbox_created_idx"),
+            models.Index(
+                fields=("aggregate_id", "position"),
+                name="outbox_aggregate_idx",
+                condition=models.Q(pending=True),
+            ),
         )
 
     def __str__(self) -> str:
