@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             name='Booking',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('reference', models.CharField(help_text='What the buyer quotes: TF-XXXX-XXXX.', max_length=16, unique=True)),
+                ('reference', models.CharField(help_text='What the buyer quotes, e.g. TF-7Q2K-9MRX.', max_length=16, unique=True)),
                 ('user_id', models.UUIDField()),
                 ('customer_email', models.EmailField(max_length=254)),
                 ('customer_name', models.CharField(max_length=150)),
