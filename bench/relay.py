@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--rate", type=int, default=200, help="steady-state events per second")
     parser.add_argument("--seconds", type=int, default=30, help="steady-state duration")
     parser.add_argument("--workers", type=int, default=2, help="relay worker threads")
-    parser.add_argument("--batch-size", type=int, default=None, help="events per claim (default: the setting)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="events per claim (default: the setting)"
+    )
     args = parser.parse_args(argv)
 
     namespace = f"bench{uuid.uuid4().hex[:6]}-"

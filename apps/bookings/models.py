@@ -58,7 +58,9 @@ class Booking(models.Model):
     """One attempt by one buyer to buy some seats of one event."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(max_length=16, unique=True, help_text="What the buyer quotes, e.g. TF-7Q2K-9MRX.")
+    reference = models.CharField(
+        max_length=16, unique=True, help_text="What the buyer quotes, e.g. TF-7Q2K-9MRX."
+    )
     user_id = models.UUIDField()
     customer_email = models.EmailField()
     customer_name = models.CharField(max_length=150)
