@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -37,7 +37,6 @@ class RelayStats:
     published: int = 0
     failed: int = 0
     batches: int = 0
-    per_alias: dict[str, int] = field(default_factory=dict)
 
 
 class Relay:
@@ -150,7 +149,6 @@ class Relay:
         self.stats.batches += 1
         self.stats.published += len(result.sent)
         self.stats.failed += len(result.failed)
-        self.stats.per_alias[alias] = self.stats.per_alias.get(alias, 0) + len(result.sent)
         if result.failed:
             sample = next(iter(result.failed.values()))
             raise TransportUnavailable(

@@ -139,8 +139,7 @@ elif ENV.POSTGRES_HOST and ENV.POSTGRES_DOCUMENTS_DB:
 else:
     DATABASES["documents"] = _sqlite("documents.sqlite3")
 
-DOCUMENTS_ON_MONGODB = DATABASES["documents"]["ENGINE"] == "django_mongodb_backend"
-if DOCUMENTS_ON_MONGODB:
+if DATABASES["documents"]["ENGINE"] == "django_mongodb_backend":
     INSTALLED_APPS.insert(INSTALLED_APPS.index("ticketflow.messaging"), "django_mongodb_backend")
 
 # Which alias owns each bounded context. The routers, the event kernel (outbox, inbox) and

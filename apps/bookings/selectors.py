@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import Prefetch, QuerySet
 
-from apps.bookings.models import BookableEvent, Booking, BookingStep
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
+from apps.bookings.models import Booking, BookingStep
+from ticketflow.values import is_uuid
 
 
 def booking_get(*, booking_id: str, user_id: str, is_staff: bool = False) -> Booking | None:
     """A booking its buyer (or staff) may see, with its timeline; None otherwise."""
-    if not _is_uuid(booking_id):
+    if not is_uuid(booking_id):
         return None
     booking = (
         Booking.objects.prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")))
@@ -38,7 +29,3 @@ def booking_list_for_user(*, user_id: str) -> QuerySet[Booking]:
         .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")))
         .order_by("-created_at")
     )
-
-
-def bookable_event_get(*, event_id: str) -> BookableEvent | None:
-    return BookableEvent.objects.filter(pk=event_id).first() if _is_uuid(event_id) else None

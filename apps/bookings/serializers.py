@@ -8,10 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.bookings.models import Booking, BookingStep
-
-
-def money(cents: int | None) -> str | None:
-    return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
+from ticketflow.values import decimal_amount
 
 
 class BookingInput(serializers.Serializer):
@@ -59,7 +56,7 @@ class BookingOutput(serializers.ModelSerializer):
         )  # fmt: skip
 
     def get_total(self, booking: Booking) -> str | None:
-        return money(booking.total_cents)
+        return None if booking.total_cents is None else decimal_amount(booking.total_cents)
 
     @extend_schema_field(SeatOutput(many=True))
     def get_seats(self, booking: Booking) -> list[dict[str, Any]]:

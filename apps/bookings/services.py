@@ -48,6 +48,7 @@ from ticketflow.messaging.schemas import (
     SeatsRelease,
     seat_ids_of,
 )
+from ticketflow.values import decimal_amount
 
 logger = logging.getLogger(__name__)
 
@@ -495,7 +496,7 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     booking = _locked(payload.booking_id)
     if booking is None or booking.refund_state == "REFUNDED":
         return
-    amount = f"{payload.amount_cents // 100}.{payload.amount_cents % 100:02d} {payload.currency}"
+    amount = f"{decimal_amount(payload.amount_cents)} {payload.currency}"
     _move(
         booking, booking.status, step="payment.refunded", detail=f"refunded {amount}", refund_state="REFUNDED"
     )

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.catalog.models import Event, EventStatus, Venue
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
+from ticketflow.values import is_uuid
 
 
 def event_list(
@@ -39,7 +31,7 @@ def event_list(
     if starts_until is not None:
         events = events.filter(starts_at__lte=starts_until)
     if venue_id is not None:
-        events = events.filter(venue_id=venue_id) if _is_uuid(venue_id) else events.none()
+        events = events.filter(venue_id=venue_id) if is_uuid(venue_id) else events.none()
     if text:
         events = events.filter(Q(name__icontains=text) | Q(description__icontains=text))
     return events.order_by("starts_at", "name")
@@ -47,7 +39,7 @@ def event_list(
 
 def event_get(*, event_id: str, include_drafts: bool = False) -> Event | None:
     """One event (drafts only for those who may see them), or None."""
-    if not _is_uuid(event_id):
+    if not is_uuid(event_id):
         return None
     event = Event.objects.select_related("venue").filter(pk=event_id).first()
     if event is None or (event.status == EventStatus.DRAFT and not include_drafts):
@@ -56,7 +48,7 @@ def event_get(*, event_id: str, include_drafts: bool = False) -> Event | None:
 
 
 def venue_get(*, venue_id: str) -> Venue | None:
-    return Venue.objects.filter(pk=venue_id).first() if _is_uuid(venue_id) else None
+    return Venue.objects.filter(pk=venue_id).first() if is_uuid(venue_id) else None
 
 
 def venue_list() -> QuerySet[Venue]:

@@ -11,11 +11,7 @@ from rest_framework import serializers
 from apps.catalog.layout import LayoutError, parse_layout_text, validate_layout
 from apps.catalog.models import Event, EventStatus, Venue
 from apps.catalog.services import EventDetails
-
-
-def money(cents: int) -> str:
-    """Minor units as a decimal string: 4250 -> "42.50"."""
-    return f"{cents // 100}.{cents % 100:02d}"
+from ticketflow.values import decimal_amount
 
 
 class VenueSummary(serializers.ModelSerializer):
@@ -100,7 +96,7 @@ class EventOutput(serializers.ModelSerializer):
     @extend_schema_field(PriceOutput(many=True))
     def get_prices(self, event: Event) -> list[dict[str, Any]]:
         return [
-            {"category": category, "price_cents": cents, "price": money(cents)}
+            {"category": category, "price_cents": cents, "price": decimal_amount(cents)}
             for category, cents in sorted(event.prices.items(), key=lambda item: (item[1], item[0]))
         ]
 

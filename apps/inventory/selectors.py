@@ -10,13 +10,13 @@ copy can be.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from typing import Any
 
 from django.core.cache import caches
 from django.db.models import Count
 
 from apps.inventory.models import SaleEvent, Seat, SeatStatus
+from ticketflow.values import decimal_amount, is_uuid
 
 SEAT_MAP_SECONDS = 5
 
@@ -25,17 +25,9 @@ def _key(event_id: str) -> str:
     return f"inventory:seatmap:{event_id}"
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
 def seat_map(*, event_id: str) -> dict[str, Any] | None:
     """Every seat of the event with its status and price, plus counts; None for an unknown event."""
-    if not _is_uuid(event_id):
+    if not is_uuid(event_id):
         return None
     cached = _cache_get(_key(event_id))
     if cached is not None:
@@ -52,7 +44,7 @@ def seat_map(*, event_id: str) -> dict[str, Any] | None:
             "category": category,
             "status": status,
             "price_cents": cents,
-            "price": f"{cents // 100}.{cents % 100:02d}",
+            "price": decimal_amount(cents),
             "hold_expires_at": hold_expires_at.isoformat() if hold_expires_at else None,
         }
         for seat_id, section, row, number, category, status, cents, hold_expires_at in Seat.objects.filter(
@@ -95,14 +87,10 @@ def availability(*, event_ids: list[str]) -> dict[str, dict[str, int]]:
     """Seat counts by status for several events (listings, badges)."""
     counts: dict[str, dict[str, int]] = {str(e): dict.fromkeys(SeatStatus.values, 0) for e in event_ids}
     rows = (
-        Seat.objects.filter(event_id__in=[e for e in event_ids if _is_uuid(e)])
+        Seat.objects.filter(event_id__in=[e for e in event_ids if is_uuid(e)])
         .values("event_id", "status")
         .annotate(n=Count("id"))
     )
     for row in rows:
         counts[str(row["event_id"])][row["status"]] = row["n"]
     return counts
-
-
-def seats_of_booking(*, booking_id: str) -> list[Seat]:
-    return list(Seat.objects.filter(booking_id=booking_id).order_by("section", "row", "number"))

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, F, Min, QuerySet
+from django.db.models import F, Min, QuerySet
 from django.utils import timezone
 
 from ticketflow import db
@@ -320,15 +320,6 @@ class OutboxStore:
             OutboxMessage.objects.using(self.alias).filter(pending=False, created_at__lt=older_than).delete()
         )
         return deleted
-
-    def counts_by_topic(self) -> dict[str, int]:
-        rows = (
-            OutboxMessage.objects.using(self.alias)
-            .filter(pending=True)
-            .values("topic")
-            .annotate(n=Count("id"))
-        )
-        return {row["topic"]: row["n"] for row in rows}
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
