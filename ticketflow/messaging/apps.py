@@ -15,3 +15,6 @@ class MessagingConfig(AppConfig):
         tracing.configure()
         # Each context declares its event handlers in <app>/consumers.py.
         autodiscover_modules("consumers")
+        from ticketflow.messaging.handlers import check_registry
+
+        check_registry()
