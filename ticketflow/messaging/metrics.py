@@ -43,3 +43,22 @@ consumer_lag = Gauge(
     ["consumer", "topic", "partition"],
     multiprocess_mode="livemax",
 )
+BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+consumer_batch_size = Histogram(
+    "ticketflow_consumer_batch_size",
+    "Messages a consumer applied in one transaction (one poll's worth).",
+    ["consumer"],
+    buckets=BATCH_SIZE_BUCKETS,
+)
+consumer_batch_seconds = Histogram(
+    "ticketflow_consumer_batch_seconds",
+    "Time spent applying one batch: inbox rows, every handler and the commit.",
+    ["consumer"],
+    buckets=LATENCY_BUCKETS,
+)
+consumer_batch_fallbacks = Counter(
+    "ticketflow_consumer_batch_fallbacks_total",
+    "Batches rolled back and re-applied one message at a time (a message failed).",
+    ["consumer"],
+)
