@@ -67,6 +67,12 @@ class Environment(BaseSettings):
         default="",
         description="Prefix for every topic and consumer group; empty in production.",
     )
+    CONSUMER_BATCH_SIZE: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Most messages a Kafka consumer applies in one transaction (1: one per transaction).",
+    )
 
     CELERY_QUEUE: str = Field(
         default="ticketflow", description="The Celery queue tasks go to and workers read."

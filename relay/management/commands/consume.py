@@ -28,6 +28,12 @@ class Command(BaseCommand):
             default=1,
             help="Consumers per context in this process (same group: Kafka splits the partitions).",
         )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Most messages applied in one transaction (default: CONSUMER_BATCH_SIZE, 100).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         transport = get_transport()
@@ -48,8 +54,10 @@ class Command(BaseCommand):
         stop = stop_on_signals()
         if not 1 <= options["concurrency"] <= 64:
             raise CommandError("--concurrency must be between 1 and 64.")
+        if options["batch_size"] is not None and not 1 <= options["batch_size"] <= 10_000:
+            raise CommandError("--batch-size must be between 1 and 10000.")
         runners = [
-            ConsumerRunner(context, transport, stop)
+            ConsumerRunner(context, transport, stop, batch_size=options["batch_size"])
             for context in chosen
             for _ in range(options["concurrency"])
         ]
