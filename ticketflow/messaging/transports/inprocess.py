@@ -1,17 +1,21 @@
 """The embedded default's transport: publishing an event applies it to every subscriber.
 
 There is no broker. The relay drains the outbox exactly as it does for Kafka, and
-``publish`` hands each event to :func:`~ticketflow.messaging.dispatch.deliver` for each
-context that handles its type, in this process, through the same inbox and retry budget.
-Dead letters become :class:`~ticketflow.messaging.models.DeadLetter` rows on the context's
-database. An event counts as published once every subscriber has applied or dead-lettered
-it; if the process dies first, the row stays pending and the inbox absorbs the repeat.
+``publish`` hands the batch to :func:`~ticketflow.messaging.dispatch.deliver_batch` for each
+context that handles any of its types, in this process, through the same inbox, batch
+transactions and retry budget as the Kafka consumers (each context sees the events in
+outbox order, up to ``CONSUMER_BATCH_SIZE`` per transaction). Dead letters become
+:class:`~ticketflow.messaging.models.DeadLetter` rows on the context's database. An event
+counts as published once every subscriber has applied or dead-lettered it; if the process
+dies first, the row stays pending and the inbox absorbs the repeat.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+
+from django.conf import settings
 
 from ticketflow import db
 from ticketflow.messaging import dispatch
@@ -46,13 +50,20 @@ class InProcessTransport:
     remote = False
 
     def publish(self, events: Sequence[PendingEvent]) -> PublishResult:
-        result = PublishResult()
+        """Apply ``events`` to each subscribing context in batches; all are sent on return."""
+        size = int(settings.TICKETFLOW_EVENTS["CONSUMER_BATCH_SIZE"])
+        per_context: dict[str, list[dispatch.Incoming]] = {}
         for event in events:
-            raw = event.body.encode()
+            incoming = dispatch.Incoming(event.body.encode(), event.topic, record_dead_letter)
             for context in subscribers(event.topic):
-                dispatch.deliver(raw, event.topic, context, record_dead_letter)
-            result.sent.add(event.id)
-        return result
+                per_context.setdefault(context, []).append(incoming)
+        # Contexts are independent, so each may take its events in one run; within a
+        # context the outbox order is kept.
+        for context, batch in sorted(per_context.items()):
+            for start in range(0, len(batch), size):
+                for _ in dispatch.deliver_batch(batch[start : start + size], context):
+                    pass
+        return PublishResult(sent={event.id for event in events})
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         """Nothing to create: topics are just names here."""
