@@ -20,7 +20,7 @@ from confluent_kafka import KafkaError, TopicPartition
 from django.conf import settings
 
 from tests.probe.models import ProbeEffect, ProbeSwitch
-from tests.probe.schemas import PROBE_TOPIC, ProbeRecorded
+from tests.probe.schemas import PROBE_BULK_TOPIC, PROBE_TOPIC, ProbeRecorded
 from tests.probe.services import probe_emit
 from tests.support.processes import ROOT, ManagedProcess, service_env, wait_until
 from tests.support.smtp import free_port
@@ -287,3 +287,88 @@ def test_a_poison_message_is_dead_lettered_and_replay_re_drives_it_after_a_fix(s
     assert_exactly_once_in_order(run, {"p": [1, 3, 2], "q": [1]})
     again = stack.manage("replay", "--dead-letters", "--context", "probe")
     assert "nothing" in again.stdout
+
+
+def metric(exposed: str, name: str) -> float:
+    """The value of the first ``name`` sample in a Prometheus text exposition (one consumer's)."""
+    for line in exposed.splitlines():
+        if line.startswith((name + "{", name + " ")):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not exposed")
+
+
+def test_a_backlog_is_applied_in_batches_with_bulk_handlers_exactly_once_in_order(stack: Stack) -> None:
+    run = uuid.uuid4().hex
+    aggregates = [f"order-{i}" for i in range(12)]
+    for seq in range(1, 26):
+        probe_emit(run, [(aggregate, seq) for aggregate in aggregates], bulk=seq % 2 == 0)
+    metrics_port = free_port()
+    stack.relay()
+    wait_until(
+        lambda: not OutboxMessage.objects.using("default").filter(pending=True).exists(),
+        timeout=60,
+        what="the backlog on the broker",
+    )
+
+    stack.consumer("consumer", "--metrics-port", str(metrics_port), "--batch-size", "100")
+    wait_until(lambda: applied(run) >= 300, timeout=120, what="300 events applied")
+
+    # Two topics: per-key order holds within each (each is its own stream of partitions).
+    effects = list(ProbeEffect.objects.filter(run=run).order_by("id").values_list("aggregate_id", "seq"))
+    for aggregate in aggregates:
+        seqs = [seq for key, seq in effects if key == aggregate]
+        assert [s for s in seqs if s % 2] == list(range(1, 26, 2))
+        assert [s for s in seqs if not s % 2] == list(range(2, 26, 2))
+    assert len(set(ProbeEffect.objects.filter(run=run).values_list("event_id", flat=True))) == 300
+    assert ProbeEffect.objects.filter(run=run, seq__in=range(2, 26, 2), applied_with__gt=1).exists(), (
+        "runs of the bulk topic should reach the bulk handler"
+    )
+    group = f"{stack.namespace}ticketflow.probe"
+    exposed = scrape(metrics_port)
+    batches = metric(exposed, "ticketflow_consumer_batch_size_count")
+    assert metric(exposed, "ticketflow_consumer_batch_size_sum") == 300
+    assert batches < 300 / 5, f"{batches:.0f} batches for 300 queued messages: the consumer is not batching"
+    assert (
+        f'ticketflow_consumer_messages_total{{consumer="{group}",outcome="applied",topic="{PROBE_BULK_TOPIC}"}} 144.0'
+        in exposed
+    )
+
+
+@pytest.mark.chaos
+def test_a_consumer_killed_mid_batch_commits_none_of_it_and_redelivery_applies_each_once(
+    stack: Stack, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex
+    marker = tmp_path / "handlers-started"
+    before = probe_emit(run, [("k", seq) for seq in range(1, 20)], marker=str(marker))
+    [slow_id] = probe_emit(run, [("k", 20)], sleep_seconds=5.0, marker=str(marker))
+    probe_emit(run, [("k", seq) for seq in range(21, 41)], marker=str(marker))
+    stack.relay()
+    wait_until(
+        lambda: not OutboxMessage.objects.using("default").filter(pending=True).exists(),
+        timeout=60,
+        what="all 40 events on the broker",
+    )
+
+    consumer = stack.consumer("consumer-1", "--batch-size", "100")
+    wait_until(
+        lambda: slow_id in marker.read_text() if marker.exists() else False,
+        timeout=60,
+        what="the slow handler",
+    )
+    consumer.kill()
+    started = marker.read_text().split()
+    ran_before_slow = started[: started.index(slow_id)]
+    assert set(ran_before_slow) <= set(before)
+    # Per-message transactions would have committed every event handled before the slow
+    # one; the batch they shared with it died uncommitted with the process.
+    assert applied(run) < len(ran_before_slow), "the killed batch should have committed nothing"
+
+    stack.consumer("consumer-2", "--batch-size", "100")
+    wait_until(lambda: applied(run) == 40, timeout=90, what="the redelivered batch")
+    time.sleep(1)  # anything applied twice would show up by now
+
+    assert_exactly_once_in_order(run, {"k": list(range(1, 41))})
+    assert marker.read_text().split().count(slow_id) == 2, "the slow handler should have run twice"
+    group = f"{stack.namespace}ticketflow.probe"
+    assert InboxMessage.objects.using("default").filter(consumer=group).count() == 40

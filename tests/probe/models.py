@@ -10,6 +10,9 @@ class ProbeEffect(models.Model):
     run = models.CharField(max_length=64)
     aggregate_id = models.CharField(max_length=64)
     seq = models.IntegerField()
+    applied_with = models.IntegerField(
+        default=1, help_text="How many events the handler call that applied this one took (bulk: >1)."
+    )
 
     class Meta:
         indexes = (models.Index(fields=("run", "aggregate_id")),)

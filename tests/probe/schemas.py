@@ -14,3 +14,13 @@ class ProbeRecorded(Payload):
     poison: bool = False
     sleep_seconds: float = 0.0
     marker: str | None = None
+
+
+PROBE_BULK_TOPIC = "ticketflow.probe.tallied"
+
+
+@register
+class ProbeTallied(ProbeRecorded):
+    """The same fields on a topic the probe also handles in bulk (``@handles_many``)."""
+
+    topic = PROBE_BULK_TOPIC  # type: ignore[assignment]
