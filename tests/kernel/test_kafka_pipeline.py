@@ -372,3 +372,29 @@ def test_a_consumer_killed_mid_batch_commits_none_of_it_and_redelivery_applies_e
     assert marker.read_text().split().count(slow_id) == 2, "the slow handler should have run twice"
     group = f"{stack.namespace}ticketflow.probe"
     assert InboxMessage.objects.using("default").filter(consumer=group).count() == 40
+
+
+def test_a_poison_message_in_a_queued_batch_is_dead_lettered_alone_and_the_rest_commit(stack: Stack) -> None:
+    run = uuid.uuid4().hex
+    probe_emit(run, [("b", seq) for seq in range(1, 11)], bulk=True)
+    [poison_id] = probe_emit(run, [("b", 11)], bulk=True, poison=True)
+    probe_emit(run, [("b", seq) for seq in range(12, 21)], bulk=True)
+    metrics_port = free_port()
+    stack.relay()
+    wait_until(
+        lambda: not OutboxMessage.objects.using("default").filter(pending=True).exists(),
+        timeout=60,
+        what="the batch on the broker",
+    )
+
+    stack.consumer("consumer", "--metrics-port", str(metrics_port))
+    wait_until(lambda: applied(run) == 19, timeout=60, what="the healthy events")
+    wait_until(lambda: len(stack.read(PROBE_BULK_TOPIC + ".DLT")) == 1, timeout=30, what="the dead letter")
+
+    [letter] = stack.read(PROBE_BULK_TOPIC + ".DLT")
+    assert poison_id in letter.value().decode()
+    assert dict(letter.headers())["attempts"] == b"4"
+    assert_exactly_once_in_order(run, {"b": [seq for seq in range(1, 21) if seq != 11]})
+    exposed = scrape(metrics_port)
+    assert metric(exposed, "ticketflow_consumer_batch_fallbacks_total") >= 1
+    assert metric(exposed, "ticketflow_dead_letters_total") == 1
