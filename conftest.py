@@ -8,12 +8,15 @@ never skips.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from relay.engine import Relay
+from ticketflow import seat_claims
 from ticketflow.celery import app as celery_app
 from ticketflow.messaging.transports import get_transport
 from ticketflow.messaging.transports.inprocess import InProcessTransport
@@ -40,6 +43,14 @@ def _require_real_services(request: pytest.FixtureRequest) -> None:
         )
     if request.node.get_closest_marker("embedded_only") and _services_configured():
         pytest.fail("This test checks the embedded default: run it without service variables.", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_seat_claims() -> Iterator[None]:
+    """Each test starts with no seat claims: the database rolls back, the claim store does not."""
+    yield
+    with contextlib.suppress(RedisConnectionError, OSError):  # a test that stopped Redis
+        seat_claims.clear()
 
 
 @pytest.fixture

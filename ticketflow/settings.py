@@ -163,7 +163,13 @@ DATABASE_ROUTERS = [
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache, seat-lock guard -----------------------------------------------------------------
+# --- Cache, seat claims ---------------------------------------------------------------------
+
+# The embedded default's seat claims (ticketflow.seat_claims): a file every local process
+# shares, since a per-process cache would let two web workers admit the same seat.
+SEAT_CLAIMS_FILE = VAR_DIR / "claims.sqlite3"
+# Keys of side-by-side deployments (and test runs) on one Redis keep apart, as their topics do.
+REDIS_NAMESPACE = ENV.KAFKA_NAMESPACE
 
 REDIS_URL = ENV.redis_url
 if REDIS_URL:
@@ -239,6 +245,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-holds": {"task": "bookings.expire_overdue_holds", "schedule": 10.0},
+    "reconcile-seat-claims": {"task": "inventory.reconcile_seat_claims", "schedule": 60.0},
     "notifications-requeue-stuck": {"task": "notifications.requeue_stuck", "schedule": 60.0},
     "prune-outbox-and-inbox": {"task": "messaging.prune", "schedule": 3600.0},
 }

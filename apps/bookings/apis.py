@@ -1,10 +1,13 @@
-"""The bookings API: start a booking, follow it, list yours, cancel."""
+"""The bookings API: start a booking, follow it (long poll), list yours, cancel."""
 
 from __future__ import annotations
 
 import logging
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -12,7 +15,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.bookings import selectors, services
+from apps.bookings import selectors, services, status_feed
+from apps.bookings.models import BookingStatus
 from apps.bookings.serializers import BookingInput, BookingOutput
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
@@ -28,6 +32,22 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     description="Send the same key again (e.g. after a timeout) to get the same booking back, never a second one.",
 )
+
+
+WAIT = OpenApiParameter(
+    "wait",
+    int,
+    required=False,
+    description=(
+        f"Long poll: wait up to this many seconds (at most {status_feed.MAX_WAIT_SECONDS}) for the "
+        "booking's status to differ from `status`, then answer. Without `status`, answers at once."
+    ),
+)
+STATUS = OpenApiParameter(
+    "status", str, required=False, enum=BookingStatus.values, description="The status you last saw."
+)
+# How soon a client that got its 202 should first ask again (with ?wait= it may ask at once).
+RETRY_AFTER_SECONDS = 1
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -70,7 +90,7 @@ class BookingCreateApi(BrowsableForm, APIView):
                 "requested" if created else "replayed",
                 booking.event_id,
             )
-        headers = {"Location": f"/api/bookings/{booking.id}"}
+        headers = {"Location": f"/api/bookings/{booking.id}", "Retry-After": str(RETRY_AFTER_SECONDS)}
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(BookingOutput(booking).data, status=status.HTTP_202_ACCEPTED, headers=headers)
@@ -87,17 +107,70 @@ class BookingMyApi(GenericAPIView):
         return self.get_paginated_response(BookingOutput(page, many=True).data)
 
 
-class BookingDetailApi(APIView):
-    """One of your bookings, with its saga timeline (staff may see any)."""
+def _wait_seconds(request: Request) -> float:
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= status_feed.MAX_WAIT_SECONDS:
+        raise InvalidInput(
+            f"wait must be a number of seconds from 0 to {status_feed.MAX_WAIT_SECONDS}.",
+            details={"fields": {"wait": [f"0 to {status_feed.MAX_WAIT_SECONDS}"]}},
+        )
+    return seconds
 
-    @extend_schema(responses={200: BookingOutput})
-    def get(self, request: Request, booking_id: str) -> Response:
+
+class Unchanged(Response):
+    """The booking still has the status the client saw: the async view waits, then asks again."""
+
+    def __init__(self, *, booking_id: str, seen: str, wait: float) -> None:
+        super().__init__(status=status.HTTP_204_NO_CONTENT)
+        self.booking_id, self.seen, self.wait = booking_id, seen, wait
+
+
+class BookingDetailApi(APIView):
+    """One of your bookings, with its saga timeline (staff may see any).
+
+    With ``?wait=S&status=X`` it is a long poll: the answer comes as soon as the status is
+    no longer X, or after S seconds with the booking as it is.
+    """
+
+    @extend_schema(
+        parameters=[WAIT, STATUS],
+        responses={200: BookingOutput, 400: OpenApiResponse(description="wait out of range")},
+    )
+    def get(self, request: Request, booking_id: str, waited: bool = False) -> Response:
+        wait = _wait_seconds(request)
         booking = selectors.booking_get(
             booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
         )
         if booking is None:
             raise NotFound("No booking of yours has this id.")
+        seen = request.query_params.get("status")
+        if wait and not waited and seen == booking.status:
+            return Unchanged(booking_id=booking_id, seen=seen, wait=wait)
         return Response(BookingOutput(booking).data)
+
+
+_booking_detail = sync_to_async(BookingDetailApi.as_view())
+
+
+@csrf_exempt  # DRF enforces CSRF itself for session-authenticated requests
+async def booking_detail(request: HttpRequest, booking_id: str) -> HttpResponse:
+    """``GET /api/bookings/{id}``: the DRF view answers; a long poll waits here, holding no thread."""
+    response = await _booking_detail(request, booking_id=booking_id)
+    if isinstance(response, Unchanged):
+        await status_feed.wait_for_change(response.booking_id, response.seen, response.wait)
+        response = await _booking_detail(request, booking_id=booking_id, waited=True)
+    return response
+
+
+# The schema generator documents the DRF view behind the async wrapper.
+booking_detail.cls = BookingDetailApi  # type: ignore[attr-defined]
+booking_detail.initkwargs = {}  # type: ignore[attr-defined]
 
 
 class BookingCancelApi(BrowsableForm, APIView):

@@ -5,6 +5,10 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 _entered = Counter("ticketflow_bookings_total", "Bookings that entered each state.", ["state"])
+_turned_away = Counter(
+    "ticketflow_bookings_turned_away_total",
+    "Booking requests answered 409 at the door because a seat was already claimed or sold.",
+)
 _saga = Histogram(
     "ticketflow_booking_saga_seconds",
     "Time from a booking's request to its outcome (confirmed, failed, expired, cancelled).",
@@ -19,3 +23,7 @@ def entered(state: str) -> None:
 
 def finished(outcome: str, seconds: float) -> None:
     _saga.labels(outcome).observe(seconds)
+
+
+def turned_away() -> None:
+    _turned_away.inc()

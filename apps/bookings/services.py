@@ -14,18 +14,20 @@ import json
 import logging
 import re
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from apps.bookings import metrics
+from apps.bookings import metrics, status_feed
 from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep
-from ticketflow import db
+from ticketflow import db, seat_claims
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
@@ -54,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 PAYMENT_METHOD = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
+IDEMPOTENT_BOOKINGS = uuid.UUID("6f1c4d2e-8a57-4b0e-9d3f-2c7a1e5b9f04")  # namespace of keyed booking ids
 
 
 def _db() -> str:
@@ -163,8 +166,11 @@ def booking_create(
 ) -> tuple[Booking, bool]:
     """Start a booking (PENDING) and ask inventory for the seats; returns (booking, created).
 
-    With an ``idempotency_key``, asking again returns the same booking instead of a second
-    one; the same key with a different request is a :class:`Conflict`.
+    Admission comes first: every seat is claimed at the door, all or none, through
+    inventory's claim port. A buyer who cannot have them gets a :class:`Conflict`
+    (``seats_unavailable``, with the seat ids) and nothing is written. With an
+    ``idempotency_key``, asking again returns the same booking instead of a second one;
+    the same key with a different request is a :class:`Conflict`.
     """
     fingerprint = _fingerprint(event_id, seat_ids, payment_method)
     if idempotency_key is not None:
@@ -172,9 +178,12 @@ def booking_create(
         if existing is not None:
             return existing, False
     event = _validate(event_id=event_id, seat_ids=seat_ids, payment_method=payment_method)
+    booking_id = _booking_id(buyer.user_id, idempotency_key)
+    _admit(event, booking_id=booking_id, seat_ids=seat_ids)
     try:
         with db.atomic(_db()):
             booking = Booking.objects.create(
+                id=booking_id,
                 reference=_reference(),
                 user_id=buyer.user_id,
                 customer_email=buyer.email,
@@ -202,11 +211,50 @@ def booking_create(
             )
             db.on_commit(lambda: metrics.entered(BookingStatus.PENDING), using=_db())
     except IntegrityError:
-        # The same Idempotency-Key raced in twice; the unique index let one through.
+        # The same Idempotency-Key raced in twice; the unique index let one through. Both
+        # copies claimed for the same booking id, so the claims are the winner's to keep.
         if idempotency_key is not None and (existing := _by_key(buyer.user_id, idempotency_key, fingerprint)):
             return existing, False
+        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
+        raise
+    except BaseException:
+        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
         raise
     return booking, True
+
+
+def _booking_id(user_id: str, idempotency_key: str | None) -> uuid.UUID:
+    """A new booking's id, known before anything is written so the door can claim for it.
+
+    Retries of one idempotent request get the same id: racing copies then share one
+    claim instead of beating each other to it.
+    """
+    if idempotency_key is None:
+        return uuid.uuid4()
+    return uuid.uuid5(IDEMPOTENT_BOOKINGS, f"{user_id}:{idempotency_key}")
+
+
+def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[str]) -> None:
+    """Claim the seats at the door, or turn the buyer away with the seats that are taken.
+
+    The claim lasts as long as a hold would; inventory stretches it to the real hold, and
+    drops or sells it on every outcome. If the claim store is down, the door steps aside
+    and inventory's row locks decide alone.
+    """
+    hold_seconds = min(event.hold_minutes, settings.HOLD_MAX_MINUTES) * 60
+    result = seat_claims.claim(
+        event_id=str(event.event_id), seat_ids=seat_ids, owner=str(booking_id), ttl_seconds=hold_seconds
+    )
+    if not result.granted:
+        metrics.turned_away()
+        count = len(result.taken)
+        raise Conflict(
+            "Sorry, someone else got there first: "
+            f"{'one of your seats is' if count == 1 else f'{count} of your seats are'} no longer available. "
+            "Pick other seats and try again.",
+            code="seats_unavailable",
+            details={"unavailable_seat_ids": result.taken},
+        )
 
 
 def _by_key(user_id: str, key: str, fingerprint: str) -> Booking | None:
@@ -258,6 +306,7 @@ def _move(booking: Booking, status: str, *, step: str, detail: str = "", **chang
         created_at = booking.created_at
 
         def observe() -> None:
+            status_feed.announce(str(booking.id), status)
             metrics.entered(status)
             if status in TERMINAL or status == BookingStatus.CONFIRMED:
                 metrics.finished(status, (now - created_at).total_seconds())

@@ -2,7 +2,9 @@
 
 How a seat is never given to two bookings, however many requests race for it:
 
-1. Redis claims (``apps.inventory.locks``) turn most losers away before the database.
+1. Seat claims (``ticketflow.seat_claims``, inventory's published port) turn losers away:
+   at the door of ``POST /api/bookings`` before anything is written, and here before
+   any row lock is taken.
 2. In one transaction, the wanted seats are locked in id order (``SELECT ... FOR UPDATE``,
    so racing multi-seat holds cannot deadlock), checked, and updated. The database is the
    only judge; everything else is an optimisation.
@@ -23,10 +25,9 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from apps.inventory import locks
 from apps.inventory.models import CancelledBooking, SaleEvent, Seat, SeatStatus
 from apps.inventory.selectors import seat_map_forget
-from ticketflow import db
+from ticketflow import db, seat_claims
 from ticketflow.messaging.dispatch import PermanentFailure
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
@@ -125,46 +126,46 @@ def seats_hold(*, booking_id: str, event_id: str, seat_ids: Sequence[str]) -> st
     Emits ``seats.locked`` (with the seats' prices and the hold's expiry) or
     ``seats.lock-failed`` with a reason a buyer can read. Seats this booking already holds
     count as available to it, so a paid booking can take back seats its expired hold left.
+    The booking's seat claims are stretched to the hold on success and dropped on failure.
     """
     wanted = sorted(set(seat_ids))
     now = timezone.now()
     # A booking cancelled before this request arrived is not checked here (that would cost
     # every hold a query): bookings answers seats held for a cancelled booking with a release.
     sale = SaleEvent.objects.filter(pk=event_id).first()
-    if sale is None:
-        with db.atomic(_db()):
-            _fail(
-                booking_id=booking_id,
-                event_id=event_id,
-                code="unknown_event",
-                reason="We do not know this event.",
-            )
-        return None
-    if not sale.on_sale_at(now):
-        with db.atomic(_db()):
-            _fail(
-                booking_id=booking_id,
-                event_id=event_id,
-                code="event_not_on_sale",
-                reason="Tickets for this event are not on sale right now.",
-            )
-        return None
-    hold_minutes = min(sale.hold_minutes, settings.HOLD_MAX_MINUTES)
-    claim = locks.claim_seats(
-        event_id=event_id, seat_ids=wanted, owner=booking_id, ttl_seconds=hold_minutes * 60
-    )
     hold_id = None
     try:
-        hold_id = _hold_in_database(
-            booking_id=booking_id,
-            sale=sale,
-            wanted=wanted,
-            contested=claim.contested,
-            hold_minutes=hold_minutes,
-        )
+        if sale is None:
+            with db.atomic(_db()):
+                _fail(
+                    booking_id=booking_id,
+                    event_id=event_id,
+                    code="unknown_event",
+                    reason="We do not know this event.",
+                )
+        elif not sale.on_sale_at(now):
+            with db.atomic(_db()):
+                _fail(
+                    booking_id=booking_id,
+                    event_id=event_id,
+                    code="event_not_on_sale",
+                    reason="Tickets for this event are not on sale right now.",
+                )
+        else:
+            hold_minutes = min(sale.hold_minutes, settings.HOLD_MAX_MINUTES)
+            claim = seat_claims.claim(
+                event_id=event_id, seat_ids=wanted, owner=booking_id, ttl_seconds=hold_minutes * 60
+            )
+            hold_id = _hold_in_database(
+                booking_id=booking_id,
+                sale=sale,
+                wanted=wanted,
+                contested=claim.taken,
+                hold_minutes=hold_minutes,
+            )
     finally:
         if hold_id is None:
-            locks.release_seats(event_id=event_id, seat_ids=claim.claimed, owner=booking_id)
+            seat_claims.release(event_id=event_id, seat_ids=wanted, owner=booking_id)
     return hold_id
 
 
@@ -178,7 +179,7 @@ def _hold_in_database(
         return not (seat.status == SeatStatus.AVAILABLE or ours)
 
     if contested:
-        # Someone else claimed these in Redis: if the database agrees, answer without locking.
+        # Someone else claimed these: if the database agrees, answer without locking.
         losers = [s for s in Seat.objects.filter(event_id=event_id, id__in=contested) if taken(s)]
         if losers:
             with db.atomic(_db()):
@@ -297,7 +298,7 @@ def seats_confirm(*, booking_id: str, event_id: str, hold_id: str, seat_ids: Seq
             version=F("version") + 1,
             updated_at=timezone.now(),
         )
-        _forget(event_id=event_id, booking_id=booking_id, seat_ids=[str(s.id) for s in seats])
+        _mark_sold(event_id=event_id, booking_id=booking_id, seat_ids=[str(s.id) for s in seats])
     return changed
 
 
@@ -323,10 +324,61 @@ def _free(seats: QuerySet[Seat]) -> int:
 
 
 def _forget(*, event_id: str, booking_id: str, seat_ids: list[str]) -> None:
-    """After commit: drop the booking's Redis claims and the cached seat map."""
+    """After commit: drop the booking's seat claims and the cached seat map."""
 
     def clean_up() -> None:
-        locks.release_seats(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
+        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
         seat_map_forget(event_id=event_id)
 
     db.on_commit(clean_up, using=_db())
+
+
+def _mark_sold(*, event_id: str, booking_id: str, seat_ids: list[str]) -> None:
+    """After commit: the door turns buyers of these seats away until the event ends."""
+    ends_at = SaleEvent.objects.filter(pk=event_id).values_list("ends_at", flat=True).first()
+    remaining = (ends_at - timezone.now()).total_seconds() if ends_at else 0
+
+    def clean_up() -> None:
+        if remaining > 0:
+            seat_claims.mark_sold(
+                event_id=event_id, seat_ids=seat_ids, owner=booking_id, ttl_seconds=remaining
+            )
+        else:
+            seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
+        seat_map_forget(event_id=event_id)
+
+    db.on_commit(clean_up, using=_db())
+
+
+def seat_claims_reconcile(*, event_id: str) -> int:
+    """Drop the seat claims of an event that its rows contradict; returns how many.
+
+    Claims only filter, so a wrong one never sells a seat twice, but it does turn buyers
+    away from a seat that is free: a sold marker left by a release that could not reach
+    the store, or a claim on a seat that another booking holds. Claims on seats still
+    AVAILABLE are left alone: their saga may not have arrived yet, and they expire with
+    their hold anyway.
+    """
+    holders = seat_claims.holders(event_id=event_id)
+    if not holders:
+        return 0
+    seats = {
+        str(seat_id): (status, str(booking_id) if booking_id else "")
+        for seat_id, status, booking_id in Seat.objects.filter(
+            event_id=event_id, id__in=list(holders)
+        ).values_list("id", "status", "booking_id")
+    }
+    dropped = 0
+    for seat_id, holder in holders.items():
+        status, booking_id = seats.get(seat_id, (None, ""))
+        if holder.startswith(seat_claims.SOLD):
+            wrong = not (
+                status == SeatStatus.RESERVED and booking_id == holder.removeprefix(seat_claims.SOLD)
+            )
+        else:
+            wrong = status is None or (status != SeatStatus.AVAILABLE and booking_id != holder)
+        if wrong and seat_claims.drop(event_id=event_id, seat_id=seat_id, holder=holder):
+            dropped += 1
+    if dropped:
+        logger.warning("dropped %d seat claims of event %s that its seats contradict", dropped, event_id)
+    return dropped

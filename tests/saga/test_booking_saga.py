@@ -20,6 +20,8 @@ from apps.notifications.models import Notification
 from apps.payments.models import Payment, PaymentStatus
 from tests.support.broker import ManualBroker
 from tests.support.saga import OnSale, book
+from ticketflow import seat_claims
+from ticketflow.errors import Conflict
 from ticketflow.messaging.topics import Topic
 
 pytestmark = [
@@ -91,10 +93,36 @@ def test_insufficient_funds_is_explained(broker, concert, make_buyer) -> None:
     assert booking.failure_reason == "Your card has insufficient funds."
 
 
-def test_seats_already_taken_fail_with_a_clear_reason_and_no_charge(broker, concert, make_buyer) -> None:
+def test_seats_already_sold_are_refused_at_the_door_and_nothing_is_written(
+    broker, concert, make_buyer
+) -> None:
     ada, bob = make_buyer("Ada"), make_buyer("Bob")
     first = book(ada, concert, concert.seat_ids[:2])
     broker.settle()
+    mail.outbox.clear()
+
+    with pytest.raises(Conflict) as refused:
+        book(bob, concert, concert.seat_ids[1:3])
+
+    assert refused.value.code == "seats_unavailable"
+    assert refused.value.details == {"unavailable_seat_ids": [concert.seat_ids[1]]}
+    assert Booking.objects.get(pk=first).status == BookingStatus.CONFIRMED
+    assert not Booking.objects.filter(user_id=bob.id).exists()
+    assert broker.pending() == []
+    assert emails_to(bob) == []
+    # The seat Bob could have had is still free for the next buyer.
+    assert seat_states(concert)[concert.seat_ids[2]] == SeatStatus.AVAILABLE
+    book(bob, concert, concert.seat_ids[2:3])
+
+
+def test_seats_taken_behind_the_doors_back_fail_with_a_clear_reason_and_no_charge(
+    broker, concert, make_buyer
+) -> None:
+    ada, bob = make_buyer("Ada"), make_buyer("Bob")
+    first = book(ada, concert, concert.seat_ids[:2])
+    broker.settle()
+    # The claim store forgot everything (a Redis flush): the door lets Bob in, the database decides.
+    seat_claims.clear()
 
     second = book(bob, concert, concert.seat_ids[1:3])
     broker.settle()
@@ -105,6 +133,8 @@ def test_seats_already_taken_fail_with_a_clear_reason_and_no_charge(broker, conc
     assert late.failure_reason == "Sorry, someone else got there first: Hall A2 is no longer available."
     assert not Payment.objects.filter(booking_id=second).exists()
     assert seat_states(concert)[concert.seat_ids[2]] == SeatStatus.AVAILABLE
+    # And the failed hold left no claim behind: the free seat can be booked at once.
+    book(make_buyer("Cy"), concert, concert.seat_ids[2:3])
 
 
 def test_cancelling_a_confirmed_booking_frees_the_seats_and_refunds(broker, concert, make_buyer) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from apps.inventory import locks
 from apps.inventory.models import CancelledBooking, Seat, SeatStatus
 from apps.inventory.selectors import seat_map
 from apps.inventory.services import booking_seats_cancel, seats_confirm, seats_hold, seats_release
@@ -24,6 +23,7 @@ from apps.inventory.tests.conftest import (
     publish,
     seat,
 )
+from ticketflow import seat_claims
 from ticketflow.messaging import dispatch
 from ticketflow.messaging.dispatch import Outcome, PermanentFailure
 from ticketflow.messaging.schemas import BookingInitiated, SeatsConfirm, SeatsReacquire, SeatsRelease
@@ -104,9 +104,7 @@ def test_a_seat_someone_holds_fails_the_whole_request(on_sale: str) -> None:
     ]
     assert states(on_sale, [taken, free])[1] == (SeatStatus.AVAILABLE, None, None)
     # The loser's Redis claim on the free seat is gone: the next buyer is not turned away.
-    assert (
-        locks.claim_seats(event_id=on_sale, seat_ids=[free], owner=new_id(), ttl_seconds=60).contested == []
-    )
+    assert seat_claims.claim(event_id=on_sale, seat_ids=[free], owner=new_id(), ttl_seconds=60).granted
 
 
 def test_several_taken_seats_are_named_in_order(on_sale: str) -> None:
@@ -353,10 +351,7 @@ def test_a_cancellation_frees_held_and_sold_seats_and_is_remembered(on_sale: str
 def test_a_stale_claim_in_the_guard_does_not_block_a_free_seat(on_sale: str) -> None:
     wanted = [seat(on_sale, "Stalls", "A", 1)]
     # A request that crashed after claiming, before its database work.
-    assert (
-        locks.claim_seats(event_id=on_sale, seat_ids=wanted, owner=new_id(), ttl_seconds=600).claimed
-        == wanted
-    )
+    assert seat_claims.claim(event_id=on_sale, seat_ids=wanted, owner=new_id(), ttl_seconds=600).granted
     booking = new_id()
 
     hold = seats_hold(booking_id=booking, event_id=on_sale, seat_ids=wanted)

@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from apps.inventory import locks
 from apps.inventory.models import Seat, SeatStatus
 from apps.inventory.tests.conftest import initiate, new_id, publish, seat
-from ticketflow import db
+from ticketflow import db, seat_claims
 from ticketflow.messaging.dispatch import Outcome
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.topics import Topic
@@ -49,15 +48,15 @@ def test_200_concurrent_buyers_never_get_the_same_seat(
     seat_ids = [seat(event_id, "Floor", "A", n) for n in range(1, SEATS + 1)]
     rng = random.Random(20_000)
     requests = {new_id(): rng.sample(seat_ids, rng.randint(1, 3)) for _ in range(CLIENTS)}
-    claims: list[locks.Claim] = []
-    claim_seats = locks.claim_seats
+    claims: list[seat_claims.ClaimResult] = []
+    claim = seat_claims.claim
 
-    def spy(**kwargs: Any) -> locks.Claim:
-        claim = claim_seats(**kwargs)
-        claims.append(claim)
-        return claim
+    def spy(**kwargs: Any) -> seat_claims.ClaimResult:
+        result = claim(**kwargs)
+        claims.append(result)
+        return result
 
-    monkeypatch.setattr(locks, "claim_seats", spy)
+    monkeypatch.setattr(seat_claims, "claim", spy)
     start = threading.Barrier(CLIENTS)
     outcomes: dict[str, Outcome] = {}
     errors: list[str] = []
@@ -75,7 +74,7 @@ def test_200_concurrent_buyers_never_get_the_same_seat(
     began = time.monotonic()
 
     # When they all fire at once
-    with caplog.at_level(logging.WARNING, logger="apps.inventory.locks"):
+    with caplog.at_level(logging.WARNING, logger="ticketflow.seat_claims"):
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -114,10 +113,10 @@ def test_200_concurrent_buyers_never_get_the_same_seat(
         assert set(payload["unavailable_seat_ids"]) <= set(won)
         assert set(payload["unavailable_seat_ids"]) & set(requests[payload["booking_id"]])
 
-    # And the Redis guard took part: it saw every request, and turned contested claims into answers
+    # And the seat claims took part: it saw every request, and turned contested claims into answers
     assert len(claims) == CLIENTS
-    assert sum(len(claim.contested) for claim in claims) > 0
-    assert [r.getMessage() for r in caplog.records if "seat guard unavailable" in r.getMessage()] == []
+    assert sum(len(claim.taken) for claim in claims) > 0
+    assert [r.getMessage() for r in caplog.records if "seat claims unavailable" in r.getMessage()] == []
     assert 1 <= len(locked) <= SEATS
     assert elapsed < 60, f"the race took {elapsed:.1f}s"
     print(f"\n{CLIENTS} buyers, {SEATS} seats: {len(locked)} holds, {len(failed)} refusals in {elapsed:.2f}s")

@@ -1,0 +1,16 @@
+"""Periodic work of the inventory context."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.inventory.models import SaleEvent
+from apps.inventory.services import seat_claims_reconcile
+
+
+@shared_task(name="inventory.reconcile_seat_claims", ignore_result=True)
+def reconcile_seat_claims() -> int:
+    """Drop seat claims that the seats' rows contradict, for every event still running."""
+    running = SaleEvent.objects.filter(ends_at__gt=timezone.now()).values_list("event_id", flat=True)
+    return sum(seat_claims_reconcile(event_id=str(event_id)) for event_id in running)
