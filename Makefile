@@ -16,13 +16,14 @@ SERVICE_VARS := POSTGRES_HOST POSTGRES_DOCUMENTS_DB MONGO_URI MONGO_HOST REDIS_U
 	SMTP_HOST STRIPE_SECRET_KEY STRIPE_API_BASE
 EMBEDDED := env $(addprefix -u ,$(SERVICE_VARS))
 
-.PHONY: help run test services services-down chromium lint format e2e bench clean
+.PHONY: help run test services services-down chromium lint format e2e bench bench-pretix clean
 
 help:
 	@echo "make run    - the whole product on the embedded default (SQLite, in-process events), PORT=$(PORT)"
 	@echo "make test   - install everything, start PostgreSQL/Redis/Kafka/stripe-mock, run the whole suite"
 	@echo "make e2e    - book seats against a running instance (BASE_URL, default http://127.0.0.1:$(PORT))"
 	@echo "make bench  - benchmarks against the real services (see docs/benchmarks.md)"
+	@echo "make bench-pretix - the same flash sale against pretix and TicketFlow, side by side (BENCH_ARGS=...)"
 	@echo "make services / services-down - start or stop the local real services (deploy/local)"
 
 $(VENV)/bin/python:
@@ -79,6 +80,10 @@ e2e: $(RUNTIME_STAMP)
 
 bench: $(DEV_STAMP) services
 	source deploy/local/env.sh && $(BIN)/python -m bench
+
+# Installs pretix into var/bench/pretix-venv on first use; e.g. BENCH_ARGS="--buyers 200 --seats 20 --runs 1".
+bench-pretix: $(DEV_STAMP) services
+	source deploy/local/env.sh && $(BIN)/python -m bench versus $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import socket
 import subprocess
 import sys
@@ -41,6 +42,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def web_command(binaries: Path) -> list[str]:
+    """The web process exactly as the Procfile starts it: its app (WSGI or ASGI) and gunicorn config.
+
+    The worker class lives in deploy/gunicorn.conf.py and the app module must match it, so both
+    come from the project's own files rather than from here.
+    """
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "web":
+            words = [os.path.expandvars(word) for word in shlex.split(command)]
+            if words and words[0] == "gunicorn":
+                return [str(binaries / "gunicorn"), *words[1:]]
+    return [str(binaries / "gunicorn"), "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"]
+
+
 def machine_cpu_seconds() -> float:
     """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
     fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -48,7 +64,11 @@ def machine_cpu_seconds() -> float:
 
 
 def process_tree_cpu(root: int) -> float:
-    """CPU seconds used so far by ``root`` and every live descendant (gunicorn's workers too)."""
+    """CPU seconds used so far by ``root`` and every live descendant (gunicorn's workers too).
+
+    Each process also counts the CPU of the children it has already reaped (cutime, cstime),
+    so a worker that gunicorn recycled (``--max-requests``) is still accounted for.
+    """
     parents: dict[int, int] = {}
     ticks: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -59,7 +79,8 @@ def process_tree_cpu(root: int) -> float:
         except OSError:
             continue
         pid = int(entry.name)
-        parents[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+        parents[pid] = int(fields[1])
+        ticks[pid] = sum(int(tick) for tick in fields[11:15])  # utime, stime, cutime, cstime
     total = 0
     for pid, used in ticks.items():
         ancestor = pid
@@ -97,11 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         checks = bench.checks()
     finally:
         bench.stop()
-        from django.conf import settings
-
-        from ticketflow.messaging.transports.kafka import KafkaTransport
-
-        KafkaTransport({**settings.TICKETFLOW_EVENTS, "NAMESPACE": namespace}).delete_namespace()
+        bench.delete_topics()
 
     processed = bench.bookings_in_phases
     result = {
@@ -184,7 +201,8 @@ class FlashSale:
 
     # --- the stack ---------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, buyers: int = 300) -> None:
+        """Start every process, wait for web to answer, and sign in ``buyers`` users (``self.tokens``)."""
         from rest_framework_simplejwt.tokens import RefreshToken
 
         from apps.accounts.models import User
@@ -203,7 +221,7 @@ class FlashSale:
         binaries = Path(sys.executable).parent
         manage = [sys.executable, "manage.py"]
         commands = {
-            "web": [str(binaries / "gunicorn"), "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"],
+            "web": web_command(binaries),
             "relay": [*manage, "relay"],
             "consumers-inventory": [*manage, "consume", "inventory", "--concurrency", "3"],
             "consumers-bookings": [*manage, "consume", "bookings", "--concurrency", "3"],
@@ -247,7 +265,7 @@ class FlashSale:
             User.objects.create_user(
                 email=f"fan-{uuid.uuid4().hex[:10]}@example.com", password=None, name="Fan"
             )
-            for _ in range(300)
+            for _ in range(buyers)
         ]
         self.tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
 
@@ -258,10 +276,21 @@ class FlashSale:
             return False
 
     def stop(self) -> None:
+        """Stop every process: SIGTERM, then SIGKILL for any still running after 30 s."""
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
-            process.wait(30)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+    def delete_topics(self) -> None:
+        """Delete this run's Kafka topics: stale partitions slow the broker down for later runs."""
+        from ticketflow.messaging.transports.kafka import KafkaTransport
+
+        KafkaTransport({**self.settings.TICKETFLOW_EVENTS, "NAMESPACE": self.namespace}).delete_namespace()
 
     def cpu_snapshot(self) -> dict[str, float]:
         """CPU used so far by each process tree, and by the whole machine (key ``machine``)."""
@@ -463,11 +492,9 @@ class FlashSale:
 
     def checks(self) -> dict[str, int]:
         """Seats sold twice (oversell), and seats whose inventory state disagrees once settled."""
-        from apps.bookings.models import Booking, BookingStatus
         from apps.inventory.models import Seat, SeatStatus
 
-        confirmed = Booking.objects.filter(pk__in=self.booking_ids, status=BookingStatus.CONFIRMED)
-        sold = [seat["seat_id"] for booking in confirmed for seat in booking.seats]
+        sold = sold_seats(self.booking_ids)
         deadline = time.monotonic() + 120
         event_ids = [event_id for event_id, _ in self.events]
         while Seat.objects.filter(event_id__in=event_ids, status=SeatStatus.LOCKED).exists():
@@ -484,6 +511,14 @@ class FlashSale:
             "oversell": len(sold) - len(set(sold)),
             "inventory_mismatches_after_settling": len(set(sold) ^ reserved),
         }
+
+
+def sold_seats(booking_ids: list[str]) -> list[str]:
+    """The seats of those bookings that are CONFIRMED, one entry per booking a seat is in."""
+    from apps.bookings.models import Booking, BookingStatus
+
+    confirmed = Booking.objects.filter(pk__in=booking_ids, status=BookingStatus.CONFIRMED)
+    return [seat["seat_id"] for booking in confirmed for seat in booking.seats]
 
 
 def raw_hold_rate(database: dict, event_id: str, seats: list[str], threads: int = 16) -> float:
