@@ -95,4 +95,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=8)"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["gunicorn", "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"]
+CMD ["gunicorn", "ticketflow.asgi:application", "--config", "deploy/gunicorn.conf.py"]

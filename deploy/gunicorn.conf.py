@@ -6,11 +6,18 @@ from prometheus_client import multiprocess
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
-worker_class = "gthread"
+# ASGI (uvicorn) workers: a long poll waiting for its booking holds a coroutine, not a
+# thread, so a flash sale's waiting buyers cost no worker capacity. Sync views still run,
+# each request on a thread of its own; on PostgreSQL, POSTGRES_POOL_SIZE gives them a pool.
+worker_class = "uvicorn_worker.UvicornWorker"
+# Read by the workers' settings: without a pool, every request's fresh thread would open
+# (and leak until collected) a PostgreSQL connection of its own.
+os.environ.setdefault("POSTGRES_POOL_SIZE", "8")
 timeout = 30
 graceful_timeout = 20
-keepalive = 5
+# Longer than clients and load balancers keep idle connections (60 s is common), so the
+# server never closes one just as a client sends on it.
+keepalive = 75
 accesslog = "-"
 errorlog = "-"
 # Health probes and metrics scrapes are not worth a log line each.

@@ -1,4 +1,4 @@
-"""ASGI entry point."""
+"""ASGI entry point: Django, with long polls waited out in front of it (ticketflow.longpoll)."""
 
 import os
 
@@ -6,4 +6,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketflow.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from ticketflow.longpoll import LongPollMiddleware  # noqa: E402 (needs the settings configured)
+
+application = LongPollMiddleware(django_application)

@@ -48,6 +48,16 @@ class Environment(BaseSettings):
         default=None,
         description="Run the document contexts on a second PostgreSQL database instead of MongoDB.",
     )
+    POSTGRES_POOL_SIZE: int = Field(
+        default=0,
+        ge=0,
+        le=500,
+        description=(
+            "Connections in a psycopg pool per process and database (0: one persistent connection "
+            "per thread). The ASGI web worker runs each request's sync code on a fresh thread, so "
+            "it needs a pool."
+        ),
+    )
 
     MONGO_URI: str | None = None
     MONGO_HOST: str | None = None

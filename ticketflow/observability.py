@@ -81,9 +81,11 @@ class WsgiPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = request.environ.get("PATH_INFO", "")
-        try:
-            path.encode("latin-1")
-        except UnicodeEncodeError:
-            request.environ["PATH_INFO"] = path.encode("utf-8").decode("latin-1")
+        environ = getattr(request, "environ", None)  # ASGI requests have none
+        if environ is not None:
+            path = environ.get("PATH_INFO", "")
+            try:
+                path.encode("latin-1")
+            except UnicodeEncodeError:
+                environ["PATH_INFO"] = path.encode("utf-8").decode("latin-1")
         return self.get_response(request)

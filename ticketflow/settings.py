@@ -105,6 +105,15 @@ def _sqlite(name: str) -> dict[str, object]:
 
 
 def _postgres(name: str) -> dict[str, object]:
+    options: dict[str, object] = {
+        "connect_timeout": 5,
+        "application_name": "ticketflow",
+        # A request or handler waits at most 5 s for a row lock, then fails fast (and a
+        # handler is retried) instead of piling up behind a stuck transaction.
+        "options": "-c lock_timeout=5s",
+    }
+    if ENV.POSTGRES_POOL_SIZE:
+        options["pool"] = {"min_size": 1, "max_size": ENV.POSTGRES_POOL_SIZE, "timeout": 10}
     return {
         "ENGINE": "django.db.backends.postgresql",
         "HOST": ENV.POSTGRES_HOST,
@@ -112,11 +121,10 @@ def _postgres(name: str) -> dict[str, object]:
         "USER": ENV.POSTGRES_USER,
         "PASSWORD": ENV.POSTGRES_PASSWORD or "",
         "NAME": name,
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-        # A request or handler waits at most 5 s for a row lock, then fails fast (and a
-        # handler is retried) instead of piling up behind a stuck transaction.
-        "OPTIONS": {"connect_timeout": 5, "application_name": "ticketflow", "options": "-c lock_timeout=5s"},
+        # A pool hands connections out per request; without one, each thread keeps its own.
+        "CONN_MAX_AGE": 0 if ENV.POSTGRES_POOL_SIZE else 60,
+        "CONN_HEALTH_CHECKS": not ENV.POSTGRES_POOL_SIZE,
+        "OPTIONS": options,
     }
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -16,8 +13,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.bookings import selectors, services, status_feed
-from apps.bookings.models import BookingStatus
+from apps.bookings.models import Booking, BookingStatus
 from apps.bookings.serializers import BookingInput, BookingOutput
+from ticketflow import longpoll
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 from ticketflow.observability import log_context
@@ -123,54 +121,43 @@ def _wait_seconds(request: Request) -> float:
     return seconds
 
 
-class Unchanged(Response):
-    """The booking still has the status the client saw: the async view waits, then asks again."""
-
-    def __init__(self, *, booking_id: str, seen: str, wait: float) -> None:
-        super().__init__(status=status.HTTP_204_NO_CONTENT)
-        self.booking_id, self.seen, self.wait = booking_id, seen, wait
-
-
 class BookingDetailApi(APIView):
     """One of your bookings, with its saga timeline (staff may see any).
 
     With ``?wait=S&status=X`` it is a long poll: the answer comes as soon as the status is
-    no longer X, or after S seconds with the booking as it is.
+    no longer X, or after S seconds with the booking as it is. Behind the ASGI server the
+    wait happens in front of Django (``ticketflow.longpoll``) and holds no thread.
     """
 
     @extend_schema(
         parameters=[WAIT, STATUS],
         responses={200: BookingOutput, 400: OpenApiResponse(description="wait out of range")},
     )
-    def get(self, request: Request, booking_id: str, waited: bool = False) -> Response:
+    def get(self, request: Request, booking_id: str) -> Response:
         wait = _wait_seconds(request)
+        booking = self._visible(request, booking_id)
+        seen = request.query_params.get("status")
+        if wait and seen == booking.status:
+            if longpoll.deferrable(request):
+                return longpoll.defer(
+                    Response(BookingOutput(booking).data),
+                    channel=status_feed.channel(booking_id),
+                    seen=seen,
+                    seconds=wait,
+                )
+            if "HTTP_X_LONG_POLL_WAITED" not in request.META:
+                status_feed.wait_for_change(booking_id, seen, wait)
+                booking = self._visible(request, booking_id)
+        return Response(BookingOutput(booking).data)
+
+    @staticmethod
+    def _visible(request: Request, booking_id: str) -> Booking:
         booking = selectors.booking_get(
             booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
         )
         if booking is None:
             raise NotFound("No booking of yours has this id.")
-        seen = request.query_params.get("status")
-        if wait and not waited and seen == booking.status:
-            return Unchanged(booking_id=booking_id, seen=seen, wait=wait)
-        return Response(BookingOutput(booking).data)
-
-
-_booking_detail = sync_to_async(BookingDetailApi.as_view())
-
-
-@csrf_exempt  # DRF enforces CSRF itself for session-authenticated requests
-async def booking_detail(request: HttpRequest, booking_id: str) -> HttpResponse:
-    """``GET /api/bookings/{id}``: the DRF view answers; a long poll waits here, holding no thread."""
-    response = await _booking_detail(request, booking_id=booking_id)
-    if isinstance(response, Unchanged):
-        await status_feed.wait_for_change(response.booking_id, response.seen, response.wait)
-        response = await _booking_detail(request, booking_id=booking_id, waited=True)
-    return response
-
-
-# The schema generator documents the DRF view behind the async wrapper.
-booking_detail.cls = BookingDetailApi  # type: ignore[attr-defined]
-booking_detail.initkwargs = {}  # type: ignore[attr-defined]
+        return booking
 
 
 class BookingCancelApi(BrowsableForm, APIView):

@@ -9,6 +9,6 @@ app_name = "bookings"
 urlpatterns = [
     path("bookings", apis.BookingCreateApi.as_view(), name="create"),
     path("bookings/my", apis.BookingMyApi.as_view(), name="my"),
-    path("bookings/<str:booking_id>", apis.booking_detail, name="detail"),
+    path("bookings/<str:booking_id>", apis.BookingDetailApi.as_view(), name="detail"),
     path("bookings/<str:booking_id>/cancel", apis.BookingCancelApi.as_view(), name="cancel"),
 ]

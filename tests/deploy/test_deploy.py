@@ -483,7 +483,7 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_non_root_user_with_a_healthchec
     assert len(healthcheck) == 1
     assert "urllib.request.urlopen('http://127.0.0.1:%s/health'" in healthcheck[0]
     assert [rest for keyword, rest in final if keyword == "CMD"] == [
-        '["gunicorn", "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"]'
+        '["gunicorn", "ticketflow.asgi:application", "--config", "deploy/gunicorn.conf.py"]'
     ]
     assert any(k == "RUN" and "python manage.py collectstatic --noinput" in rest for k, rest in final)
     assert any(k == "ENV" and "TICKETFLOW_VAR=/app/var" in rest for k, rest in final)
@@ -543,7 +543,7 @@ def test_k8s_workloads_run_the_deployment_contract() -> None:
     }
 
     assert commands == {
-        "ticketflow-web": ["gunicorn", "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"],
+        "ticketflow-web": ["gunicorn", "ticketflow.asgi:application", "--config", "deploy/gunicorn.conf.py"],
         "ticketflow-relay": ["python", "manage.py", "relay", "--metrics-port", "9100"],
         **{
             f"ticketflow-consumer-{context}": [

@@ -6,6 +6,7 @@ gets its own Kafka namespace and Celery queue.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
@@ -49,7 +50,6 @@ class Stack:
             SMTP_PORT=str(smtp.port),
             PORT=str(self.port),
             WEB_CONCURRENCY="2",
-            WEB_THREADS="8",
             LOG_LEVEL="warning",
         )
         self.tmp_path = tmp_path
@@ -108,18 +108,34 @@ def seats_ready(event_id: str, count: int) -> bool:
     return Seat.objects.filter(event_id=event_id).count() == count
 
 
-def poll_status(
-    session: requests.Session, base: str, booking_id: str, token: str, timeout: float = 60
-) -> dict:
+TERMINAL = ("CONFIRMED", "FAILED", "EXPIRED", "CANCELLED")
+
+
+def follow(
+    session: requests.Session, base: str, booking: dict, token: str, timeout: float = 60
+) -> list[dict]:
+    """Long-poll a booking from its 202 to its outcome, as the docs tell clients to: each answer."""
+    answers = [booking]
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        booking = session.get(
-            f"{base}/api/bookings/{booking_id}", headers={"Authorization": f"Bearer {token}"}
-        ).json()
-        if booking["status"] in ("CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"):
-            return booking
-        time.sleep(0.2)
-    raise AssertionError(f"booking {booking_id} still {booking['status']} after {timeout}s")
+    while answers[-1]["status"] not in TERMINAL and time.monotonic() < deadline:
+        answers.append(
+            session.get(
+                f"{base}/api/bookings/{booking['id']}",
+                params={"wait": 20, "status": answers[-1]["status"]},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
+        )
+    assert answers[-1]["status"] in TERMINAL, f"booking {booking['id']} still {answers[-1]['status']}"
+    return answers
+
+
+def poll_status(session: requests.Session, base: str, booking: dict, token: str, timeout: float = 60) -> dict:
+    answers = follow(session, base, booking, token, timeout)
+    # Long polls answer on changes only: no answer repeats the status it was asked about.
+    statuses = [answer["status"] for answer in answers]
+    assert all(a != b for a, b in itertools.pairwise(statuses)), statuses
+    return answers[-1]
 
 
 def test_a_buyer_books_over_http_and_gets_confirmed_with_one_email(stack) -> None:
@@ -140,7 +156,7 @@ def test_a_buyer_books_over_http_and_gets_confirmed_with_one_email(stack) -> Non
         json={"event_id": event_id, "seat_ids": seat_ids[:2], "payment_method": "pm_card_visa"},
         headers={"Authorization": f"Bearer {token}"},
     )
-    booking = poll_status(http, app.base, started.json()["id"], token)
+    booking = poll_status(http, app.base, started.json(), token)
 
     assert registered.status_code == 201
     assert started.status_code == 202
@@ -191,7 +207,7 @@ def test_a_declined_card_over_http_fails_and_frees_the_seats(stack) -> None:
         json={"event_id": event_id, "seat_ids": seat_ids[:2], "payment_method": "pm_card_chargeDeclined"},
         headers={"Authorization": f"Bearer {token}"},
     )
-    booking = poll_status(http, app.base, started.json()["id"], token)
+    booking = poll_status(http, app.base, started.json(), token)
 
     assert (booking["status"], booking["failure_code"]) == ("FAILED", "card_declined")
     wait_until(
@@ -238,11 +254,15 @@ def test_500_concurrent_bookings_for_50_seats_never_oversell(stack) -> None:
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(pool.map(send, range(500)))
 
-    assert [r.status_code for r in responses] == [202] * 500
-    ids = [r.json()["id"] for r in responses]
+    assert {r.status_code for r in responses} == {202, 409}
+    turned_away = [r.json()["error"] for r in responses if r.status_code == 409]
+    assert {error["code"] for error in turned_away} == {"seats_unavailable"}
+    assert all(error["details"]["unavailable_seat_ids"] for error in turned_away)
+    ids = [r.json()["id"] for r in responses if r.status_code == 202]
+    assert Booking.objects.filter(event_id=event_id).count() == len(ids)
     terminal = {BookingStatus.CONFIRMED, BookingStatus.FAILED}
     wait_until(
-        lambda: Booking.objects.filter(pk__in=ids, status__in=terminal).count() == 500,
+        lambda: Booking.objects.filter(pk__in=ids, status__in=terminal).count() == len(ids),
         timeout=240,
         interval=1,
         what="every booking to reach a terminal state",
@@ -262,3 +282,54 @@ def test_500_concurrent_bookings_for_50_seats_never_oversell(stack) -> None:
     assert len(reserved) + len(available) == 50
     charged = Payment.objects.filter(booking_id__in=[str(b.id) for b in confirmed])
     assert charged.count() == len(confirmed)
+
+
+def test_twenty_contended_sales_never_oversell_and_inventory_agrees(stack) -> None:
+    app, _ = stack
+    users = [
+        User.objects.create_user(email=f"rush{i}@example.com", password="x", name=f"Rush {i}")
+        for i in range(200)
+    ]
+    tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
+    sessions = [requests.Session() for _ in range(40)]
+    for sale in range(20):
+        # Given 20 seats and 200 buyers, 10 for each seat
+        event_id, seat_ids = publish_event(10)
+        wait_until(lambda event_id=event_id: seats_ready(event_id, 20), timeout=60, what="inventory")
+        wanted = [seat_ids[i % 20] for i in range(200)]
+        random.Random(sale).shuffle(wanted)
+
+        def buy(index: int, event_id: str = event_id, wanted: list[str] = wanted) -> dict:
+            http, token = sessions[index % len(sessions)], tokens[index]
+            started = http.post(
+                f"{app.base}/api/bookings",
+                json={"event_id": event_id, "seat_ids": [wanted[index]], "payment_method": "pm_card_visa"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            if started.status_code == 409:
+                return {"status": "TURNED_AWAY"}
+            assert started.status_code == 202, started.text
+            return follow(http, app.base, started.json(), token)[-1]
+
+        # When they all buy at once
+        with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+            outcomes = list(pool.map(buy, range(200)))
+
+        # Then every seat is sold once, to a confirmed booking, and inventory agrees
+        confirmed = [o for o in outcomes if o["status"] == "CONFIRMED"]
+        sold = [seat["seat_id"] for booking in confirmed for seat in booking["seats"]]
+        assert len(sold) == len(set(sold)), f"sale {sale}: a seat was sold twice"
+        assert sorted(sold) == sorted(seat_ids), f"sale {sale}: {len(sold)} of 20 seats sold"
+        assert {o["status"] for o in outcomes} <= {"CONFIRMED", "FAILED", "TURNED_AWAY"}
+        wait_until(
+            lambda event_id=event_id: (
+                Seat.objects.filter(event_id=event_id, status=SeatStatus.RESERVED).count() == 20
+            ),
+            timeout=60,
+            what="the sold seats to be reserved",
+        )
+        reserved = dict(Seat.objects.filter(event_id=event_id).values_list("id", "booking_id"))
+        assert {str(seat): str(booking) for seat, booking in reserved.items()} == {
+            seat["seat_id"]: booking["id"] for booking in confirmed for seat in booking["seats"]
+        }

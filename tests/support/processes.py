@@ -36,7 +36,7 @@ def service_env(**overrides: str) -> dict[str, str]:
 
 BIN = Path(sys.executable).parent
 PROGRAMS = {
-    "gunicorn": [str(BIN / "gunicorn"), "ticketflow.wsgi", "--config", "deploy/gunicorn.conf.py"],
+    "gunicorn": [str(BIN / "gunicorn"), "ticketflow.asgi:application", "--config", "deploy/gunicorn.conf.py"],
     "celery": [str(BIN / "celery"), "-A", "ticketflow", "worker", "--pool", "threads", "--concurrency", "4"],
 }
 

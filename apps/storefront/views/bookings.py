@@ -14,19 +14,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.bookings import status_feed
 from apps.bookings.models import BookingStatus
 from apps.bookings.selectors import booking_get, booking_list_for_user
 from apps.bookings.services import booking_cancel
 from apps.catalog.selectors import event_get
 from apps.inventory.selectors import seat_map
 from apps.storefront.display import failure_outcome, local, money, venue_zone
+from ticketflow import longpoll
 from ticketflow.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from apps.bookings.models import Booking
 
 BOOKINGS_PER_PAGE = 10
-STATUS_REFRESH_SECONDS = 1
+STATUS_WAIT_SECONDS = 20  # each long poll of the live page; under the proxies' usual 30-60 s
 IN_FLIGHT = (BookingStatus.PENDING, BookingStatus.SEATS_LOCKED)
 
 _STEP_LABELS = {
@@ -104,7 +106,7 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "outcome": outcome,
         "retry_url": retry_url,
         "polling": status in IN_FLIGHT,
-        "refresh_seconds": STATUS_REFRESH_SECONDS,
+        "wait_seconds": STATUS_WAIT_SECONDS,
         "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
         "qr_text": request.build_absolute_uri(reverse("storefront:booking-detail", args=[booking.pk]))
         if status == BookingStatus.CONFIRMED
@@ -127,15 +129,26 @@ def booking_page(request: HttpRequest, booking_id: str) -> HttpResponse:
 
 @require_GET
 def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpResponse:
-    """The live part of the booking page; 204 (nothing to swap) while the version is unchanged."""
+    """The live part of the booking page, as a long poll on the status the page shows.
+
+    Asked with ``?status=X&wait=S``, it answers once the booking leaves X, or after S
+    seconds; the page swaps the answer in and asks again. Behind the ASGI server the wait
+    holds no thread (``ticketflow.longpoll``).
+    """
     if not request.user.is_authenticated:
         login = (
             reverse("storefront:login") + "?next=" + reverse("storefront:booking-detail", args=[booking_id])
         )
         return HttpResponseClientRedirect(login) if request.htmx else redirect(login)
     booking = _booking_or_404(request, booking_id)
-    if request.GET.get("v") == str(booking.version) and booking.status in IN_FLIGHT:
-        return HttpResponse(status=204)
+    seen = request.GET.get("status")
+    wait = STATUS_WAIT_SECONDS if request.GET.get("wait") else 0
+    if wait and seen == booking.status and booking.status in IN_FLIGHT:
+        if longpoll.deferrable(request):
+            response = render(request, "storefront/_booking_status.html", booking_context(request, booking))
+            return longpoll.defer(response, channel=status_feed.channel(booking_id), seen=seen, seconds=wait)
+        status_feed.wait_for_change(booking_id, seen, wait)
+        booking = _booking_or_404(request, booking_id)
     return render(request, "storefront/_booking_status.html", booking_context(request, booking))
 
 

@@ -45,8 +45,19 @@ def _event_or_404(event_id: str) -> Event:
     return event
 
 
-def _explain(form: CheckoutForm, error: ApplicationError) -> None:
+def _taken(names: str) -> str:
+    return f"Sorry, someone else has just taken {names}. Choose another seat and try again."
+
+
+def _explain(form: CheckoutForm, error: ApplicationError, seats: dict[str, dict[str, Any]]) -> None:
     """Put a service's refusal on the form, in the buyer's words, keeping the selection."""
+    if error.code == "seats_unavailable":
+        # Turned away at the door: name the seats someone else has.
+        taken = [
+            seats[seat_id] for seat_id in error.details.get("unavailable_seat_ids", ()) if seat_id in seats
+        ]
+        form.add_error("seat", _taken("; ".join(seat_label(seat) for seat in taken) or "one of your seats"))
+        return
     if error.code == "idempotency_key_reused":
         # The form's token already placed a booking; a new one lets the buyer decide again.
         form.data = form.data.copy()
@@ -115,11 +126,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
     taken = [seat for seat in chosen if seating.state_of(seat, mine) in (seating.HELD, seating.SOLD)]
     if taken:
         # A hint, not the judge: inventory decides in the saga. It saves a doomed booking.
-        names = "; ".join(seat_label(seat) for seat in taken)
-        form.add_error(
-            "seat",
-            f"Sorry, someone else has just taken {names}. Choose another seat and try again.",
-        )
+        form.add_error("seat", _taken("; ".join(seat_label(seat) for seat in taken)))
     elif request.method == "POST" and valid and badge.key not in CLOSED:
         try:
             booking, _ = booking_create(
@@ -134,7 +141,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
                 idempotency_key=form.cleaned_data["token"],
             )
         except ApplicationError as error:
-            _explain(form, error)
+            _explain(form, error, by_id)
         else:
             return redirect("storefront:booking-detail", booking_id=booking.pk)
 
