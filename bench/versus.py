@@ -24,7 +24,7 @@ pretix (doc/api/resources/orders.rst, "Order creation"): ``POST
 ``X-Idempotency-Key``. ``201`` is a win, ``400`` "not enough quota" a loss; ``409`` (lock not
 acquired) and ``429``/``5xx`` are retried with the same key after ``Retry-After`` or 0.25 s.
 
-TicketFlow (docs/api.md): ``POST /api/bookings`` with one seat, ``payment_method``
+TicketFlow (its recommended client, see docs/api.md): ``POST /api/bookings`` with one seat, ``payment_method``
 ``pm_card_visa`` and an ``Idempotency-Key``. ``409`` with ``error.code`` ``seats_unavailable``
 is a loss, final. ``202`` returns the booking (``id``, ``status``); the client then long-polls
 ``GET /api/bookings/{id}?wait=25&status=<last status seen>`` until the status is terminal
@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import threading
@@ -351,6 +352,7 @@ class Versus:
             buy = self.ticketflow_buyer.buy
             snapshot = self.flash.cpu_snapshot
             self.ticketflow_buyer.booking_ids = []
+        load = os.getloadavg()[0]  # other work on this machine skews a run; the record says how much
         before, machine_before = snapshot(), machine_cpu_seconds()
         before.pop("machine", None)
         started = time.time()
@@ -379,6 +381,7 @@ class Versus:
             "phase": phase,
             "run": number,
             "started_at": started,
+            "load_average_1m_at_start": round(load, 1),
             **{f"to_{key}": value for key, value in summaries.items()},
             **checked,
             "cpu_seconds_by_process": cpu,
@@ -394,7 +397,7 @@ class Versus:
         print(
             f"  {side:10} {phase} {number}: {main['won']} won, {main['lost']} lost, {main['errors']} errors;"
             f" all answered in {main['all_answered_s']} s; {main['accepted_per_min']} accepted/min;"
-            f" oversold {checked['oversold']}",
+            f" oversold {checked['oversold']}; load average {load:.1f}",
             flush=True,
         )
 
