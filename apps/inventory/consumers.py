@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.inventory import services
 from ticketflow.messaging.envelope import Envelope
-from ticketflow.messaging.handlers import handles
+from ticketflow.messaging.handlers import event_scope, handles, handles_many
 from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingInitiated,
@@ -37,6 +37,26 @@ def on_booking_initiated(event: Envelope[BookingInitiated]) -> None:
     """Hold the booking's seats and say how it went. Again: the inbox drops it before this runs."""
     payload = event.payload
     services.seats_hold(booking_id=payload.booking_id, event_id=payload.event_id, seat_ids=payload.seat_ids)
+
+
+@handles_many(Topic.BOOKING_INITIATED)
+def on_booking_initiated_many(events: list[Envelope[BookingInitiated]]) -> None:
+    """A run of holds from one batch, decided in one pass over their locked seats.
+
+    The same answers as :func:`on_booking_initiated` on each in order. Again: the inbox
+    drops repeats before this runs.
+    """
+    services.seats_hold_many(
+        requests=[
+            services.HoldRequest(
+                booking_id=event.payload.booking_id,
+                event_id=event.payload.event_id,
+                seat_ids=event.payload.seat_ids,
+            )
+            for event in events
+        ],
+        scope=lambda index: event_scope(events[index]),
+    )
 
 
 @handles(Topic.SEATS_REACQUIRE)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, QuerySet
@@ -203,42 +205,160 @@ def _hold_in_database(
         if losers:
             _fail_taken(booking_id=booking_id, event_id=event_id, seats=losers)
             return None
-        hold_id = str(uuid.uuid4())
-        now = timezone.now()
-        expires_at = now + timedelta(minutes=hold_minutes)
-        Seat.objects.filter(event_id=event_id, id__in=wanted).update(
-            status=SeatStatus.LOCKED,
-            booking_id=booking_id,
-            hold_id=hold_id,
-            hold_expires_at=expires_at,
-            version=F("version") + 1,
-            updated_at=now,
-        )
-        emit(
-            SeatsLocked(
-                booking_id=booking_id,
-                event_id=event_id,
-                hold_id=hold_id,
-                seats=[
-                    LockedSeat(
-                        seat_id=str(seat.id),
-                        section=seat.section,
-                        row=seat.row,
-                        number=seat.number,
-                        category=seat.category,
-                        price_cents=seat.price_cents,
-                    )
-                    for seat in seats
-                ],
-                total_cents=sum(seat.price_cents for seat in seats),
-                currency=sale.currency,
-                hold_expires_at=expires_at,
-            ),
-            aggregate_id=booking_id,
-            using=_db(),
-        )
+        hold_id = _grant(booking_id=booking_id, sale=sale, seats=seats, hold_minutes=hold_minutes)
+        Seat.objects.bulk_update(seats, HOLD_FIELDS)
         db.on_commit(lambda: seat_map_forget(event_id=event_id), using=_db())
     return hold_id
+
+
+HOLD_FIELDS = ("status", "booking_id", "hold_id", "hold_expires_at", "version", "updated_at")
+
+
+def _grant(*, booking_id: str, sale: SaleEvent, seats: Sequence[Seat], hold_minutes: int) -> str:
+    """Give locked, free ``seats`` to ``booking_id`` (in memory) and announce the hold."""
+    hold_id = str(uuid.uuid4())
+    now = timezone.now()
+    expires_at = now + timedelta(minutes=hold_minutes)
+    for seat in seats:
+        seat.status, seat.booking_id, seat.hold_id = SeatStatus.LOCKED, booking_id, hold_id
+        seat.hold_expires_at, seat.version, seat.updated_at = expires_at, seat.version + 1, now
+    emit(
+        SeatsLocked(
+            booking_id=booking_id,
+            event_id=str(sale.event_id),
+            hold_id=hold_id,
+            seats=[
+                LockedSeat(
+                    seat_id=str(seat.id),
+                    section=seat.section,
+                    row=seat.row,
+                    number=seat.number,
+                    category=seat.category,
+                    price_cents=seat.price_cents,
+                )
+                for seat in seats
+            ],
+            total_cents=sum(seat.price_cents for seat in seats),
+            currency=sale.currency,
+            hold_expires_at=expires_at,
+        ),
+        aggregate_id=booking_id,
+        using=_db(),
+    )
+    return hold_id
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """One booking's request for seats, as ``booking.initiated`` or ``seats.reacquire`` carry it."""
+
+    booking_id: str
+    event_id: str
+    seat_ids: Sequence[str]
+
+
+def seats_hold_many(
+    *,
+    requests: Sequence[HoldRequest],
+    scope: Callable[[int], AbstractContextManager[object]] = lambda _index: nullcontext(),
+) -> list[str | None]:
+    """Decide many holds in one transaction: the same answers as :func:`seats_hold` on each in turn.
+
+    Every seat any of them wants is locked once, in id order; the requests are then decided
+    one after another against those rows, and the winners' seats written in one statement.
+    ``scope(i)`` is entered around request ``i``'s answer (its trace, for the events it emits).
+    """
+    now = timezone.now()
+    results: list[str | None] = []
+    changed: dict[str, Seat] = {}
+    with db.atomic(_db()):
+        sales = {
+            str(sale.event_id): sale
+            for sale in SaleEvent.objects.filter(pk__in={r.event_id for r in requests})
+        }
+        wanted = sorted({seat_id for request in requests for seat_id in request.seat_ids})
+        rows = {
+            str(seat.id): seat
+            for seat in Seat.objects.select_for_update().filter(id__in=wanted).order_by("id")
+        }
+        for index, request in enumerate(requests):
+            with scope(index):
+                results.append(_decide(request, sales.get(request.event_id), rows, changed, now))
+        Seat.objects.bulk_update(changed.values(), HOLD_FIELDS)
+        for event_id in {request.event_id for request in requests}:
+            db.on_commit(lambda event_id=event_id: seat_map_forget(event_id=event_id), using=_db())
+        for request, hold_id in zip(requests, results, strict=True):
+            db.on_commit(
+                lambda r=request, h=hold_id: _settle_claims(r, h, sales.get(r.event_id)), using=_db()
+            )
+    return results
+
+
+def _decide(
+    request: HoldRequest,
+    sale: SaleEvent | None,
+    rows: dict[str, Seat],
+    changed: dict[str, Seat],
+    now: datetime,
+) -> str | None:
+    booking_id, event_id = request.booking_id, request.event_id
+    if sale is None:
+        _fail(
+            booking_id=booking_id,
+            event_id=event_id,
+            code="unknown_event",
+            reason="We do not know this event.",
+        )
+        return None
+    if not sale.on_sale_at(now):
+        _fail(
+            booking_id=booking_id,
+            event_id=event_id,
+            code="event_not_on_sale",
+            reason="Tickets for this event are not on sale right now.",
+        )
+        return None
+    wanted = sorted(set(request.seat_ids))
+    seats = [
+        rows[seat_id] for seat_id in wanted if seat_id in rows and str(rows[seat_id].event_id) == event_id
+    ]
+    if len(seats) != len(wanted):
+        _fail(
+            booking_id=booking_id,
+            event_id=event_id,
+            code="unknown_seats",
+            reason="Some of the seats asked for are not part of this event.",
+            seats=sorted(set(wanted) - {str(seat.id) for seat in seats}),
+        )
+        return None
+    losers = [
+        seat
+        for seat in seats
+        if not (
+            seat.status == SeatStatus.AVAILABLE
+            or (seat.status == SeatStatus.LOCKED and str(seat.booking_id) == booking_id)
+        )
+    ]
+    if losers:
+        _fail_taken(booking_id=booking_id, event_id=event_id, seats=losers)
+        return None
+    hold_minutes = min(sale.hold_minutes, settings.HOLD_MAX_MINUTES)
+    hold_id = _grant(booking_id=booking_id, sale=sale, seats=seats, hold_minutes=hold_minutes)
+    changed.update((str(seat.id), seat) for seat in seats)
+    return hold_id
+
+
+def _settle_claims(request: HoldRequest, hold_id: str | None, sale: SaleEvent | None) -> None:
+    """After the decision: stretch a winner's seat claims to its hold, drop a loser's."""
+    if hold_id is None or sale is None:
+        seat_claims.release(event_id=request.event_id, seat_ids=request.seat_ids, owner=request.booking_id)
+    else:
+        seat_claims.claim(
+            event_id=request.event_id,
+            seat_ids=request.seat_ids,
+            owner=request.booking_id,
+            ttl_seconds=min(sale.hold_minutes, settings.HOLD_MAX_MINUTES) * 60,
+        )
 
 
 def _fail_taken(*, booking_id: str, event_id: str, seats: Sequence[Seat]) -> None:
