@@ -3,7 +3,7 @@
 Each poll takes up to ``CONSUMER_BATCH_SIZE`` messages and applies them through
 :func:`ticketflow.messaging.dispatch.deliver_batch`: their inbox rows and every handler in
 one transaction, or, if one of them fails, one message per transaction with bounded
-retries and the dead-letter topic (docs/adr/007-batched-consumers.md). Only then are their
+retries and the dead-letter topic (docs/adr/008-batched-consumers.md). Only then are their
 offsets stored; librdkafka commits stored offsets in the background and on close. A process
 killed between the transaction and the commit sees the messages again after restart, and
 the inbox turns the repeats into no-ops. A database outage pauses the consumer instead of

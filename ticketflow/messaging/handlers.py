@@ -21,7 +21,7 @@ instead of one per event) may add a bulk handler for a topic it already handles:
                 emit(...)
 
 The consumer calls it with a run of two or more consecutive messages of that topic taken from
-one batch (see ``docs/adr/007-batched-consumers.md``): in delivery order, already
+one batch (see ``docs/adr/008-batched-consumers.md``): in delivery order, already
 deduplicated against the inbox, inside the batch's transaction, after the handlers of the
 messages before the run. It must leave exactly the state that calling the ``@handles``
 handler on each event in list order would leave, because that handler is what runs
