@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.bookings",
     "apps.payments",
     "apps.notifications",
+    "apps.checkin",
     "apps.demo",
     "apps.storefront",
 ]
@@ -151,6 +152,8 @@ CONTEXT_DATABASES = {
     "catalog": "documents",
     "payments": "documents",
     "notifications": "documents",
+    # Door scans lock one ticket row per scan and rely on unique constraints: relational.
+    "checkin": "default",
 }
 if ENV.TICKETFLOW_ENV == "test":
     # A test-only context that exercises the event kernel with misbehaving handlers.
