@@ -113,7 +113,9 @@ class Scan(models.Model):
     accepted = models.BooleanField(default=False)
     forced = models.BooleanField(default=False, help_text="Uploaded after an offline scan.")
     reason = models.CharField(max_length=200, blank=True)
-    first_scan_at = models.DateTimeField(null=True, blank=True, help_text="As answered for a duplicate.")
+    first_scan_at = models.DateTimeField(
+        null=True, blank=True, help_text="The ticket's first entry, as answered."
+    )
     scanned_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     user_id = models.CharField(max_length=64, blank=True)

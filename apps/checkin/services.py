@@ -240,13 +240,17 @@ def _decide(
         return Verdict(ScanResult.REVOKED, accepted=False, reason=f"revoked: {ticket.revoked_reason}")
     if scan_type == ScanType.EXIT:
         # A ticket admits once; leaving is logged and never refused.
-        return Verdict(ScanResult.OK, accepted=True)
+        return Verdict(ScanResult.OK, accepted=True, first_scan_at=ticket.first_scan_at)
     if ticket.status == TicketStatus.VALID:
-        return Verdict(ScanResult.OK, accepted=True)
+        return Verdict(ScanResult.OK, accepted=True, first_scan_at=when)
     first = ticket.first_scan_at
     if force and first is not None and when < first:
         return Verdict(
-            ScanResult.OK, accepted=True, reason=f"earlier than the entry at {first}", takes_over=True
+            ScanResult.OK,
+            accepted=True,
+            reason=f"earlier than the entry at {first}",
+            first_scan_at=when,
+            takes_over=True,
         )
     return Verdict(
         ScanResult.ALREADY_REDEEMED,
@@ -315,8 +319,7 @@ def scan_redeem(
             raise
         return previous
     db.on_commit(lambda: metrics.scanned(scan_type, verdict.result), using=_db())
-    first_scan_at = verdict.first_scan_at or (ticket.first_scan_at if ticket else None)
-    return ScanOutcome(result=verdict.result, ticket=ticket, first_scan_at=first_scan_at, scan=scan)
+    return ScanOutcome(result=verdict.result, ticket=ticket, first_scan_at=verdict.first_scan_at, scan=scan)
 
 
 def _record_on_ticket(ticket: Ticket, scan: Scan, verdict: Verdict, now: datetime) -> None:

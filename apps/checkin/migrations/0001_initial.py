@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 ('accepted', models.BooleanField(default=False)),
                 ('forced', models.BooleanField(default=False, help_text='Uploaded after an offline scan.')),
                 ('reason', models.CharField(blank=True, max_length=200)),
-                ('first_scan_at', models.DateTimeField(blank=True, help_text='As answered for a duplicate.', null=True)),
+                ('first_scan_at', models.DateTimeField(blank=True, help_text="The ticket's first entry, as answered.", null=True)),
                 ('scanned_at', models.DateTimeField()),
                 ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('user_id', models.CharField(blank=True, max_length=64)),
