@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.bookings import metrics
-from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep
+from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep, BookingTicket
 from ticketflow import db
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
@@ -46,6 +46,9 @@ from ticketflow.messaging.schemas import (
     SeatsLockFailed,
     SeatsReacquire,
     SeatsRelease,
+    TicketScanned,
+    TicketsIssued,
+    TicketsRevoked,
     seat_ids_of,
 )
 from ticketflow.values import decimal_amount
@@ -500,6 +503,84 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     _move(
         booking, booking.status, step="payment.refunded", detail=f"refunded {amount}", refund_state="REFUNDED"
     )
+
+
+# --- tickets (issued, revoked and scanned by checkin) ---------------------------------------------
+
+
+class TicketsNotProjectedYet(RuntimeError):
+    """A ticket event overtook the ``tickets.issued`` it depends on (topics are ordered one by one).
+
+    The kernel retries the event with backoff; ``tickets.issued`` was committed before it,
+    so it arrives meanwhile.
+    """
+
+
+def _seat_label(booking: Booking, seat_id: str) -> str:
+    for seat in booking.seats:
+        if seat["seat_id"] == seat_id:
+            return f"{seat['section']}, row {seat['row']}, seat {seat['number']}"
+    return "a seat"
+
+
+def booking_on_tickets_issued(*, payload: TicketsIssued) -> None:
+    """Keep the booking's tickets for its owner, and note them on the timeline. Again: nothing changes."""
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None or booking.tickets.exists():
+            return
+        BookingTicket.objects.bulk_create(
+            [
+                BookingTicket(
+                    id=ticket.ticket_id, booking=booking, seat_id=ticket.seat_id, secret=ticket.secret
+                )
+                for ticket in payload.tickets
+            ]
+        )
+        count = len(payload.tickets)
+        _move(booking, booking.status, step="tickets.issued", detail=f"{count} ticket{'s' * (count != 1)}")
+
+
+def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
+    """Mark the booking's tickets revoked. Again: already revoked; nothing changes."""
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None:
+            return
+        tickets = BookingTicket.objects.filter(booking=booking, id__in=payload.ticket_ids)
+        if tickets.count() < len(payload.ticket_ids):
+            raise TicketsNotProjectedYet(f"tickets of booking {booking.pk} are not projected yet")
+        changed = tickets.exclude(status=BookingTicket.Status.REVOKED).update(
+            status=BookingTicket.Status.REVOKED, updated_at=timezone.now()
+        )
+        if changed:
+            count = len(payload.ticket_ids)
+            _move(
+                booking, booking.status, step="tickets.revoked", detail=f"{count} ticket{'s' * (count != 1)}"
+            )
+
+
+def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
+    """Log the scan on the booking's timeline; an accepted entry marks the ticket checked in.
+
+    Again: the kernel's inbox drops the copy; were it replayed past the inbox, the step
+    would be noted twice (the ticket's status is unchanged by it).
+    """
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None:
+            return
+        ticket = BookingTicket.objects.filter(booking=booking, id=payload.ticket_id).first()
+        if ticket is None:
+            raise TicketsNotProjectedYet(f"ticket {payload.ticket_id} is not projected yet")
+        if payload.type == "entry" and payload.accepted and ticket.status == BookingTicket.Status.VALID:
+            BookingTicket.objects.filter(pk=ticket.pk).update(
+                status=BookingTicket.Status.CHECKED_IN, updated_at=timezone.now()
+            )
+        verdict = "admitted" if payload.accepted else f"refused ({payload.result.replace('_', ' ')})"
+        offline = ", scanned offline" if payload.forced else ""
+        detail = f"{_seat_label(booking, payload.seat_id)}: {payload.type} {verdict} at {payload.scanned_at:%H:%M:%S} UTC{offline}"
+        _move(booking, booking.status, step="ticket.scanned", detail=detail)
 
 
 # --- the buyer cancels ------------------------------------------------------------------------------
