@@ -423,7 +423,28 @@ def test_the_booking_page_follows_the_saga_and_the_partial_waits_quietly(shop: S
     body = text(confirmed)
     assert 'data-status="CONFIRMED"' in body
     assert "hx-trigger" not in body
-    assert re.search(r'<svg role="img" aria-label="QR code for booking TF-[2-9A-Z]{4}-[2-9A-Z]{4}"', body)
+    assert '<svg role="img" aria-label="Ticket QR code for Circle, row A, seat 4"' in body
+    assert f'href="/bookings/{booking_id}/tickets.pdf"' in body
+
+
+@saga_db
+def test_the_tickets_pdf_has_a_page_per_ticket_and_only_for_its_buyer(shop: Shop) -> None:
+    event = shop.event()
+    buyer = signed_in(shop.buyer())
+    booking_id = booking_of(
+        checkout(buyer, event, [seat_id(event, "Stalls", "A", 1), seat_id(event, "Stalls", "A", 2)])
+    )
+    drain()
+
+    response = buyer.get(f"/bookings/{booking_id}/tickets.pdf")
+    someone_else = signed_in(shop.buyer("Grace Hopper")).get(f"/bookings/{booking_id}/tickets.pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith('attachment; filename="tickets-tf-')
+    assert response.content.startswith(b"%PDF-")
+    assert response.content.count(b"/Type /Page\n") == 2
+    assert someone_else.status_code == 404
 
 
 @saga_db
