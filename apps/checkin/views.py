@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -44,18 +44,16 @@ def scanner_page(request: HttpRequest, event_id: str) -> HttpResponse:
 @never_cache
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """``/checkin/sw.js``: served under /checkin/ so that its scope covers the scanner pages."""
+    """``/checkin/sw.js``: served under /checkin/ so that its default scope covers the scanner pages."""
     assets = [
         static("checkin/scanner.js"),
         static("checkin/scanner.css"),
         static("storefront/css/site.css"),
+        static("storefront/js/site.js"),
         static("storefront/img/favicon.svg"),
+        static("django_htmx/htmx-2.min.js"),
+        static("django_htmx/django-htmx.js"),
     ]
-    response = render(
-        request,
-        "checkin/sw.js",
-        {"assets": assets, "scope": reverse("checkin-pages:event-list")},
-        content_type="text/javascript",
+    return render(
+        request, "checkin/sw.js", {"assets_json": json.dumps(assets)}, content_type="text/javascript"
     )
-    response["Service-Worker-Allowed"] = reverse("checkin-pages:event-list")
-    return response
