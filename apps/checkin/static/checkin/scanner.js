@@ -116,6 +116,14 @@
     error: "Could not check this ticket",
   };
 
+  const OFFLINE_DETAILS = {
+    ok: "Genuine ticket, not used yet.",
+    already_redeemed: "This device's records show it already used.",
+    revoked: "The booking was cancelled or refunded.",
+    unknown: "Its signature does not check out: not one of ours.",
+    wrong_event: "It is a ticket for another event.",
+  };
+
   function show(result, detail, offline) {
     const panel = $("result");
     panel.className = `scan-result scan-result--${result === "ok" ? "ok" : "refused"}`;
@@ -152,9 +160,12 @@
     }
   }
 
+  let lastSync = "";
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
   async function showQueue() {
     const waiting = (await queued()).length;
-    $("queue").textContent = waiting ? `${waiting} offline scan${waiting === 1 ? "" : "s"} waiting to sync` : "";
+    $("queue").textContent = waiting ? `${plural(waiting, "offline scan")} waiting to sync` : lastSync;
     root.dataset.queued = String(waiting);
   }
 
@@ -193,7 +204,7 @@
     }
     const scan = { nonce, event_id: eventId, secret, type, scanned_at: new Date().toISOString(), fingerprint: fp, local: result };
     await store("queue", "readwrite", (s) => s.put(scan));
-    show(result, result === "ok" ? "Signature and snapshot agree." : "Refused by this device.", true);
+    show(result, OFFLINE_DETAILS[result], true);
     localCounts();
     await showQueue();
   }
@@ -221,7 +232,11 @@
           return;
         }
         show(body.result, describe(body.result, body.ticket, body.first_scan_at), false);
-        if (snapshot && body.ticket && body.result === "ok" && type === "entry") snapshot.status[await fingerprint(secret)] = "checked_in";
+        // Remembered on the device too, so that this ticket reads as used if the network goes.
+        if (snapshot && body.ticket && body.result === "ok" && type === "entry") {
+          snapshot.status[await fingerprint(secret)] = "checked_in";
+          await store("snapshots", "readwrite", (s) => s.put(snapshot));
+        }
         refreshCounts().catch(() => localCounts());
         return;
       }
@@ -245,6 +260,9 @@
         });
         if (!response.ok) throw new Error(`batch: ${response.status}`);
         await store("queue", "readwrite", (s) => chunk.forEach((item) => s.delete(item.nonce)));
+        const { results } = await response.json();
+        const admitted = results.filter((r) => r.result === "ok").length;
+        lastSync = `Synced ${plural(results.length, "offline scan")}: ${admitted} admitted, ${results.length - admitted} refused.`;
       }
       setConnection(true);
       await refreshSnapshot();
