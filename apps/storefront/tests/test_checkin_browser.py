@@ -29,8 +29,12 @@ pytestmark = [
 
 
 def steward() -> Any:
-    user = get_user_model().objects.create_user(email="steward@example.com", password=PASSWORD, name="Sam Steward")
-    user.user_permissions.add(Permission.objects.get(codename="scan_tickets", content_type__app_label="checkin"))
+    user = get_user_model().objects.create_user(
+        email="steward@example.com", password=PASSWORD, name="Sam Steward"
+    )
+    user.user_permissions.add(
+        Permission.objects.get(codename="scan_tickets", content_type__app_label="checkin")
+    )
     return user
 
 

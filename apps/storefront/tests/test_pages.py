@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.bookings.selectors import booking_get, booking_list_for_user
 from apps.catalog.services import event_set_status
+from apps.checkin.services import scan_redeem
 from apps.storefront.display import availability_badge
 from apps.storefront.tests.conftest import PASSWORD, Shop, drain, seat_id
 from apps.storefront.views.auth import safe_next
@@ -425,6 +426,24 @@ def test_the_booking_page_follows_the_saga_and_the_partial_waits_quietly(shop: S
     assert "hx-trigger" not in body
     assert '<svg role="img" aria-label="Ticket QR code for Circle, row A, seat 4"' in body
     assert f'href="/bookings/{booking_id}/tickets.pdf"' in body
+
+
+@saga_db
+def test_a_scan_at_the_door_shows_on_the_ticket_and_in_the_activity(shop: Shop) -> None:
+    event = shop.event()
+    client = signed_in(shop.buyer())
+    booking_id = booking_of(checkout(client, event, [seat_id(event, "Circle", "A", 4)]))
+    drain()
+    [ticket] = booking_get(booking_id=booking_id, user_id="", is_staff=True).tickets.all()
+
+    scan_redeem(event_id=str(event.pk), secret=ticket.secret, nonce="gate-2:00000001")
+    drain()
+    body = text(client.get(f"/bookings/{booking_id}"))
+
+    assert '<p class="badge badge--ticket-checked_in">Checked in</p>' in body
+    assert re.search(
+        r"Ticket scanned at the door: Circle, row A, seat 4: entry admitted at \d\d:\d\d:\d\d UTC", body
+    )
 
 
 @saga_db

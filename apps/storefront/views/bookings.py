@@ -141,7 +141,13 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
         "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
         "steps": [
-            {"label": _step_label(step.step, step.status), "at": local(step.at, zone), "status": step.status}
+            {
+                "label": _step_label(step.step, step.status),
+                "at": local(step.at, zone),
+                "status": step.status,
+                # A scan's detail names the seat and the answer: the buyer's scan log per ticket.
+                "detail": step.detail if step.step == "ticket.scanned" else "",
+            }
             for step in booking.steps.all()
         ],
     }
