@@ -325,6 +325,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A ticket's status reads the same in the booking API and at the door: one enum.
+    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "apps.checkin.models.TicketStatus"},
 }
 
 # --- Internationalisation, static files -----------------------------------------------------

@@ -55,7 +55,7 @@ class BatchInput(serializers.Serializer):
         return scans
 
 
-class TicketOutput(serializers.ModelSerializer):
+class DoorTicketOutput(serializers.ModelSerializer):
     """A ticket as the door sees it: no secret, nothing about the buyer but the reference."""
 
     id = serializers.CharField()
@@ -70,7 +70,7 @@ class TicketOutput(serializers.ModelSerializer):
 
 class ScanOutput(serializers.Serializer):
     result = serializers.ChoiceField(choices=ScanResult.choices)
-    ticket = TicketOutput(allow_null=True)
+    ticket = DoorTicketOutput(allow_null=True)
     first_scan_at = serializers.DateTimeField(allow_null=True)
     scan_id = serializers.CharField()
     replayed = serializers.BooleanField()
@@ -92,7 +92,7 @@ def scan_output(outcome: ScanOutcome) -> dict[str, Any]:
 class UploadedOutput(serializers.Serializer):
     nonce = serializers.CharField()
     result = serializers.ChoiceField(choices=ScanResult.choices, required=False)
-    ticket = TicketOutput(allow_null=True, required=False)
+    ticket = DoorTicketOutput(allow_null=True, required=False)
     first_scan_at = serializers.DateTimeField(allow_null=True, required=False)
     error = serializers.DictField(required=False, help_text="{code, message} when this scan was refused.")
 
