@@ -188,6 +188,8 @@ class ScanOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """What a scan decides, before it is written: the answer and what it does to the ticket."""
+
     result: str
     accepted: bool
     reason: str = ""
@@ -196,6 +198,7 @@ class Verdict:
 
 
 def _replay(*, nonce: str, event_id: str, secret_fingerprint: str) -> ScanOutcome | None:
+    """The first answer to ``nonce``, if it was used; a conflict if it was used for another scan."""
     scan = Scan.objects.select_related("ticket").filter(nonce=nonce).first()
     if scan is None:
         return None
@@ -232,6 +235,7 @@ def _identify(secret: str, event: CheckinEvent) -> tuple[str | None, str, str]:
 def _decide(
     ticket: Ticket | None, *, scan_type: str, when: datetime, force: bool, identified: str, reason: str
 ) -> Verdict:
+    """Decide a scan of ``ticket`` (locked by the caller) that happened at ``when``."""
     if ticket is None:
         return Verdict(ScanResult.UNKNOWN, accepted=False, reason=reason or "no such ticket")
     if identified == ScanResult.WRONG_EVENT:
