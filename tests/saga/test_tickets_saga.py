@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.bookings.services import booking_cancel
@@ -79,3 +81,19 @@ def test_a_scan_shows_on_the_owners_booking_and_a_cancellation_revokes_at_the_do
     assert [t["status"] for t in owner_view(ada, booking_id)["tickets"]] == ["revoked", "revoked"]
     refused = scan_redeem(event_id=concert.event_id, secret=second["secret"], nonce="gate-1:0002")
     assert refused.result == "revoked"
+
+
+def test_the_booking_admin_lists_its_tickets_without_their_secrets(broker, concert, make_buyer) -> None:
+    ada = make_buyer("Ada")
+    booking_id = book(ada, concert, concert.seat_ids[:1])
+    broker.settle()
+    [ticket] = owner_view(ada, booking_id)["tickets"]
+    admin = Client()
+    admin.force_login(
+        get_user_model().objects.create_superuser(email="root@example.com", password="x", name="R")
+    )
+
+    page = admin.get(f"/admin/bookings/booking/{booking_id}/change/").content.decode()
+
+    assert ticket["id"] in page
+    assert ticket["secret"] not in page
