@@ -2,7 +2,8 @@
 
 The QR code is drawn module by module from segno's matrix (runs of dark modules merged into
 one rectangle), so it prints sharp at any size and the file stays small. fpdf2's built-in
-Helvetica covers Latin-1; other characters in names print as "?" rather than failing.
+Helvetica covers Latin-1: typographic dashes and quotes print as their plain forms, and
+other characters outside it as "?" rather than failing.
 """
 
 from __future__ import annotations
@@ -30,8 +31,22 @@ class TicketPage:
     secret: str
 
 
+# Typographic punctuation that Latin-1 lacks, as its plain equivalent (names often have it).
+_PLAIN = str.maketrans(
+    {
+        "\u2014": "-",
+        "\u2013": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+    }
+)
+
+
 def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
+    return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 
 
 def _draw_qr(pdf: FPDF, secret: str, *, x: float, y: float, size: float) -> None:

@@ -16,6 +16,7 @@ from apps.catalog.services import event_set_status
 from apps.checkin.services import scan_redeem
 from apps.storefront.display import availability_badge
 from apps.storefront.tests.conftest import PASSWORD, Shop, drain, seat_id
+from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from apps.storefront.views.auth import safe_next
 
 pytestmark = pytest.mark.embedded
@@ -651,3 +652,21 @@ def test_no_input_makes_a_page_fail(shop: Shop) -> None:
 )
 def test_after_signing_in_only_paths_on_this_site_are_followed(asked: str, goes_to: str, rf: Any) -> None:
     assert safe_next(rf.get("/signup", {"next": asked})) == goes_to
+
+
+def test_the_tickets_pdf_prints_names_outside_latin_1_instead_of_failing() -> None:
+    page = TicketPage(
+        event_name="Midsummer Strings \u2014 \u6771\u4eac",
+        when="Saturday 12 December 2026, 19:30 (GMT)",
+        venue="Corn Exchange",
+        seat="Stalls, row A, seat 1",
+        reference="TF-7Q2K-9MRX",
+        holder="Ada Lovelace",
+        ticket_id=str(uuid.uuid4()),
+        secret="A" * 130,
+    )
+
+    pdf = tickets_pdf([page, page], title="Tickets \u2014 TF-7Q2K-9MRX")
+
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.count(b"/Type /Page\n") == 2
