@@ -81,5 +81,6 @@ class BookingOutput(serializers.ModelSerializer):
     def get_tickets(self, booking: Booking) -> list[dict[str, Any]]:
         """One per seat once checkin has issued them, in the booking's seat order."""
         order = {seat["seat_id"]: index for index, seat in enumerate(booking.seats)}
-        tickets = sorted(booking.tickets.all(), key=lambda ticket: order.get(ticket.seat_id, len(order)))
+        issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
+        tickets = sorted(issued, key=lambda ticket: order.get(ticket.seat_id, len(order)))
         return TicketOutput(tickets, many=True).data

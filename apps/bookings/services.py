@@ -508,12 +508,16 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
 # --- tickets (issued, revoked and scanned by checkin) ---------------------------------------------
 
 
-class TicketsNotProjectedYet(RuntimeError):
-    """A ticket event overtook the ``tickets.issued`` it depends on (topics are ordered one by one).
+def _ticket_placeholder(booking: Booking, ticket_id: str, seat_id: str = "") -> BookingTicket:
+    """The booking's copy of a ticket, created empty when a later event overtook ``tickets.issued``.
 
-    The kernel retries the event with backoff; ``tickets.issued`` was committed before it,
-    so it arrives meanwhile.
+    Topics are ordered one by one, so a revocation or a scan can arrive first; the
+    placeholder keeps its status and ``tickets.issued`` fills in the seat and secret later.
     """
+    ticket, _ = BookingTicket.objects.get_or_create(
+        id=ticket_id, defaults={"booking": booking, "seat_id": seat_id}
+    )
+    return ticket
 
 
 def _seat_label(booking: Booking, seat_id: str) -> str:
@@ -524,21 +528,32 @@ def _seat_label(booking: Booking, seat_id: str) -> str:
 
 
 def booking_on_tickets_issued(*, payload: TicketsIssued) -> None:
-    """Keep the booking's tickets for its owner, and note them on the timeline. Again: nothing changes."""
+    """Keep the booking's tickets for its owner, and note them on the timeline.
+
+    A ticket already known from an earlier revocation or scan keeps its status and gains its
+    seat and secret. Again: every ticket already has its secret; nothing changes.
+    """
     with db.atomic(_db()):
         booking = _locked(payload.booking_id)
-        if booking is None or booking.tickets.exists():
+        if booking is None:
             return
-        BookingTicket.objects.bulk_create(
-            [
-                BookingTicket(
+        known = {str(t.pk): t for t in BookingTicket.objects.filter(booking=booking)}
+        issued = 0
+        for ticket in payload.tickets:
+            copy = known.get(ticket.ticket_id)
+            if copy is None:
+                BookingTicket.objects.create(
                     id=ticket.ticket_id, booking=booking, seat_id=ticket.seat_id, secret=ticket.secret
                 )
-                for ticket in payload.tickets
-            ]
-        )
-        count = len(payload.tickets)
-        _move(booking, booking.status, step="tickets.issued", detail=f"{count} ticket{'s' * (count != 1)}")
+            elif not copy.secret:
+                BookingTicket.objects.filter(pk=copy.pk).update(seat_id=ticket.seat_id, secret=ticket.secret)
+            else:
+                continue
+            issued += 1
+        if issued:
+            _move(
+                booking, booking.status, step="tickets.issued", detail=f"{issued} ticket{'s' * (issued != 1)}"
+            )
 
 
 def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
@@ -547,16 +562,19 @@ def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
         booking = _locked(payload.booking_id)
         if booking is None:
             return
-        tickets = BookingTicket.objects.filter(booking=booking, id__in=payload.ticket_ids)
-        if tickets.count() < len(payload.ticket_ids):
-            raise TicketsNotProjectedYet(f"tickets of booking {booking.pk} are not projected yet")
-        changed = tickets.exclude(status=BookingTicket.Status.REVOKED).update(
-            status=BookingTicket.Status.REVOKED, updated_at=timezone.now()
+        for ticket_id in payload.ticket_ids:
+            _ticket_placeholder(booking, ticket_id)
+        changed = (
+            BookingTicket.objects.filter(booking=booking, id__in=payload.ticket_ids)
+            .exclude(status=BookingTicket.Status.REVOKED)
+            .update(status=BookingTicket.Status.REVOKED, updated_at=timezone.now())
         )
         if changed:
-            count = len(payload.ticket_ids)
             _move(
-                booking, booking.status, step="tickets.revoked", detail=f"{count} ticket{'s' * (count != 1)}"
+                booking,
+                booking.status,
+                step="tickets.revoked",
+                detail=f"{changed} ticket{'s' * (changed != 1)}",
             )
 
 
@@ -570,9 +588,7 @@ def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
         booking = _locked(payload.booking_id)
         if booking is None:
             return
-        ticket = BookingTicket.objects.filter(booking=booking, id=payload.ticket_id).first()
-        if ticket is None:
-            raise TicketsNotProjectedYet(f"ticket {payload.ticket_id} is not projected yet")
+        ticket = _ticket_placeholder(booking, payload.ticket_id, payload.seat_id)
         if payload.type == "entry" and payload.accepted and ticket.status == BookingTicket.Status.VALID:
             BookingTicket.objects.filter(pk=ticket.pk).update(
                 status=BookingTicket.Status.CHECKED_IN, updated_at=timezone.now()

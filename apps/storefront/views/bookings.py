@@ -91,7 +91,8 @@ def _seat_label(seat: dict[str, Any]) -> str:
 def _tickets(booking: Booking) -> list[dict[str, str]]:
     """The booking's tickets in its seat order, each with the seat it admits to."""
     seats = {seat["seat_id"]: (index, _seat_label(seat)) for index, seat in enumerate(booking.seats)}
-    tickets = sorted(booking.tickets.all(), key=lambda t: seats.get(t.seat_id, (len(seats), ""))[0])
+    issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
+    tickets = sorted(issued, key=lambda t: seats.get(t.seat_id, (len(seats), ""))[0])
     return [
         {
             "id": str(ticket.pk),
@@ -106,7 +107,7 @@ def _tickets(booking: Booking) -> list[dict[str, str]]:
 
 def _awaiting_tickets(booking: Booking) -> bool:
     """Confirmed, and checkin's tickets not here yet: the page keeps polling for them."""
-    return booking.status == BookingStatus.CONFIRMED and not booking.tickets.all()
+    return booking.status == BookingStatus.CONFIRMED and not any(t.secret for t in booking.tickets.all())
 
 
 def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
