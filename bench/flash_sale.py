@@ -225,11 +225,13 @@ class FlashSale:
             "relay": [*manage, "relay"],
             "consumers-inventory": [*manage, "consume", "inventory", "--concurrency", "3"],
             "consumers-bookings": [*manage, "consume", "bookings", "--concurrency", "3"],
-            "consumers-payments-notifications": [
+            # Check-in issues the tickets that the confirmation email carries.
+            "consumers-payments-notifications-checkin": [
                 *manage,
                 "consume",
                 "payments",
                 "notifications",
+                "checkin",
                 "--concurrency",
                 "2",
             ],

@@ -110,10 +110,7 @@ class LongPollMiddleware:
                     return
                 break
             # No announcements on the embedded default: the application looks again shortly.
-            if (
-                await _until_disconnect(receive, asyncio.sleep(min(remaining, EMBEDDED_RECHECK_SECONDS)))
-                is None
-            ):
+            if await _until_disconnect(receive, _pause(min(remaining, EMBEDDED_RECHECK_SECONDS))) is None:
                 return
         for message in held:
             await send(message)
@@ -153,6 +150,11 @@ async def _until_disconnect(receive: Receive, waiting: Awaitable[Any]) -> Any:
     finally:
         for task in (work, gone):
             task.cancel()
+
+
+async def _pause(seconds: float) -> bool:
+    await asyncio.sleep(seconds)
+    return True
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -2,15 +2,19 @@
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set (``make run`` sets it), the relay, consumers and
 workers started on this machine write their samples there and this view merges them;
-otherwise it serves this process's registry. Outbox backlog is measured on each scrape.
+otherwise it serves this process's registry. Outbox backlog is measured on each scrape, as
+are the gauges of ``settings.METRICS_COLLECTORS`` (dotted paths of collector classes, so the
+contexts can export what they read from their database without this module importing them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -45,6 +49,11 @@ class OutboxCollector(Collector):
 _outbox_collector = OutboxCollector()
 
 
+@cache
+def _scrape_collector(path: str) -> Collector:
+    return import_string(path)()
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
     if not settings.PROMETHEUS_ENABLED:
         raise Http404
@@ -55,6 +64,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         registry = CollectorRegistry()
         registry.register(_RegistryProxy())
     registry.register(_outbox_collector)
+    for path in settings.METRICS_COLLECTORS:
+        registry.register(_scrape_collector(path))
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.bookings",
     "apps.payments",
     "apps.notifications",
+    "apps.checkin",
     "apps.demo",
     "apps.storefront",
 ]
@@ -159,6 +160,8 @@ CONTEXT_DATABASES = {
     "catalog": "documents",
     "payments": "documents",
     "notifications": "documents",
+    # Door scans lock one ticket row per scan and rely on unique constraints: relational.
+    "checkin": "default",
 }
 if ENV.TICKETFLOW_ENV == "test":
     # A test-only context that exercises the event kernel with misbehaving handlers.
@@ -338,6 +341,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A ticket's status reads the same in the booking API and at the door: one enum.
+    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "apps.checkin.models.TicketStatus"},
 }
 
 # --- Internationalisation, static files -----------------------------------------------------
@@ -380,6 +385,8 @@ if ENV.production:
 PROMETHEUS_ENABLED = ENV.PROMETHEUS_ENABLED
 PROMETHEUS_MULTIPROC_DIR = ENV.PROMETHEUS_MULTIPROC_DIR
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Read from the database on each scrape of /metrics (see ticketflow.metrics).
+METRICS_COLLECTORS = ["apps.checkin.metrics.CheckinCollector"]
 OTEL_EXPORTER_OTLP_ENDPOINT = ENV.OTEL_EXPORTER_OTLP_ENDPOINT
 OTEL_SERVICE_NAME = ENV.OTEL_SERVICE_NAME
 

@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/", include("apps.bookings.urls")),
     path("api/payments/", include("apps.payments.urls")),
     path("api/notifications/", include("apps.notifications.urls")),
+    path("api/checkin/", include("apps.checkin.urls")),
+    path("checkin/", include("apps.checkin.page_urls")),
     path("", include("apps.storefront.urls")),
 ]
 

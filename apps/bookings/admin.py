@@ -3,12 +3,25 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.bookings.models import BookableEvent, Booking, BookingStep
+from apps.bookings.models import BookableEvent, Booking, BookingStep, BookingTicket
 
 
 class StepInline(admin.TabularInline):
     model = BookingStep
     fields = ("at", "step", "status", "detail")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class TicketInline(admin.TabularInline):
+    """The booking's tickets as check-in last reported them; the secrets stay out of the admin."""
+
+    model = BookingTicket
+    fields = ("id", "seat_id", "status", "updated_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -31,7 +44,7 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ("status", "paid", "refund_state", "event_name")
     search_fields = ("reference", "customer_email", "=id", "=event_id")
     date_hierarchy = "created_at"
-    inlines = (StepInline,)
+    inlines = (TicketInline, StepInline)
     readonly_fields = [field.name for field in Booking._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

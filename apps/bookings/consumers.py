@@ -12,6 +12,9 @@ from ticketflow.messaging.schemas import (
     PaymentRefunded,
     SeatsLocked,
     SeatsLockFailed,
+    TicketScanned,
+    TicketsIssued,
+    TicketsRevoked,
 )
 from ticketflow.messaging.topics import Topic
 
@@ -50,3 +53,21 @@ def on_payment_processed(event: Envelope[PaymentProcessed]) -> None:
 def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
     """Record the refund on the booking. Again: already recorded."""
     services.booking_on_payment_refunded(payload=event.payload)
+
+
+@handles(Topic.TICKETS_ISSUED)
+def on_tickets_issued(event: Envelope[TicketsIssued]) -> None:
+    """Keep the booking's tickets for its owner. Again: the booking already has them."""
+    services.booking_on_tickets_issued(payload=event.payload)
+
+
+@handles(Topic.TICKETS_REVOKED)
+def on_tickets_revoked(event: Envelope[TicketsRevoked]) -> None:
+    """Mark the booking's tickets revoked. Again: they already are; nothing changes."""
+    services.booking_on_tickets_revoked(payload=event.payload)
+
+
+@handles(Topic.TICKET_SCANNED)
+def on_ticket_scanned(event: Envelope[TicketScanned]) -> None:
+    """Log a scan on the booking's timeline. Again: dropped by the inbox."""
+    services.booking_on_ticket_scanned(payload=event.payload)

@@ -130,3 +130,35 @@ class BookingStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} -> {self.status}"
+
+
+class BookingTicket(models.Model):
+    """A ticket of a confirmed booking, projected from checkin's events for its owner to show.
+
+    Checkin issues, revokes and scans tickets; this copy (fed by ``tickets.issued``,
+    ``tickets.revoked`` and ``ticket.scanned``) lets the booking API and pages list them
+    without asking checkin. The door is authoritative: this status may lag it briefly. A
+    revocation or scan that overtakes ``tickets.issued`` leaves a copy without a secret,
+    which the owner is not shown until the secret arrives.
+    """
+
+    class Status(models.TextChoices):
+        VALID = "valid", "Valid"
+        CHECKED_IN = "checked_in", "Checked in"
+        REVOKED = "revoked", "Revoked"
+
+    id = models.UUIDField(primary_key=True, help_text="The ticket id checkin gave it.")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
+    seat_id = models.CharField(max_length=64)
+    secret = models.CharField(
+        max_length=256, blank=True, help_text="What the ticket's QR code encodes; empty until issued."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.VALID)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "bookings_ticket"
+        ordering = ("booking", "seat_id")
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"

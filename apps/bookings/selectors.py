@@ -13,7 +13,9 @@ def booking_get(*, booking_id: str, user_id: str, is_staff: bool = False) -> Boo
     if not is_uuid(booking_id):
         return None
     booking = (
-        Booking.objects.prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")))
+        Booking.objects.prefetch_related(
+            Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets"
+        )
         .filter(pk=booking_id)
         .first()
     )
@@ -26,6 +28,6 @@ def booking_list_for_user(*, user_id: str) -> QuerySet[Booking]:
     """The buyer's bookings, newest first."""
     return (
         Booking.objects.filter(user_id=user_id)
-        .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")))
+        .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets")
         .order_by("-created_at")
     )

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.bookings.models import Booking, BookingStep
+from apps.bookings.models import Booking, BookingStep, BookingTicket
 from ticketflow.values import decimal_amount
 
 
@@ -39,12 +39,23 @@ class SeatOutput(serializers.Serializer):
     price_cents = serializers.IntegerField()
 
 
+class TicketOutput(serializers.ModelSerializer):
+    id = serializers.CharField()
+    secret = serializers.CharField(help_text="What the ticket's QR code encodes; show it at the door.")
+    status = serializers.ChoiceField(choices=BookingTicket.Status.choices)
+
+    class Meta:
+        model = BookingTicket
+        fields = ("id", "seat_id", "secret", "status")
+
+
 class BookingOutput(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     event_id = serializers.CharField(read_only=True)
     total = serializers.SerializerMethodField()
     seats = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
+    tickets = serializers.SerializerMethodField()
 
     class Meta:
         model = Booking
@@ -52,7 +63,7 @@ class BookingOutput(serializers.ModelSerializer):
             "id", "reference", "status", "event_id", "event_name", "event_starts_at", "venue_name",
             "seat_ids", "seats", "total_cents", "total", "currency", "payment_method", "paid",
             "refund_state", "failure_code", "failure_reason", "hold_expires_at", "version",
-            "created_at", "updated_at", "finished_at", "timeline",
+            "created_at", "updated_at", "finished_at", "timeline", "tickets",
         )  # fmt: skip
 
     def get_total(self, booking: Booking) -> str | None:
@@ -65,3 +76,11 @@ class BookingOutput(serializers.ModelSerializer):
     @extend_schema_field(StepOutput(many=True))
     def get_timeline(self, booking: Booking) -> list[dict[str, Any]]:
         return StepOutput(booking.steps.all(), many=True).data
+
+    @extend_schema_field(TicketOutput(many=True))
+    def get_tickets(self, booking: Booking) -> list[dict[str, Any]]:
+        """One per seat once checkin has issued them, in the booking's seat order."""
+        order = {seat["seat_id"]: index for index, seat in enumerate(booking.seats)}
+        issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
+        tickets = sorted(issued, key=lambda ticket: order.get(ticket.seat_id, len(order)))
+        return TicketOutput(tickets, many=True).data

@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.bookings import metrics, status_feed
-from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep
+from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep, BookingTicket
 from ticketflow import db, seat_claims
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
@@ -48,6 +48,9 @@ from ticketflow.messaging.schemas import (
     SeatsLockFailed,
     SeatsReacquire,
     SeatsRelease,
+    TicketScanned,
+    TicketsIssued,
+    TicketsRevoked,
     seat_ids_of,
 )
 from ticketflow.values import decimal_amount
@@ -302,11 +305,13 @@ def _move(booking: Booking, status: str, *, step: str, detail: str = "", **chang
         setattr(booking, name, value)
     booking.version += 1
     BookingStep.objects.create(booking=booking, step=step, status=status, detail=detail[:500], at=now)
+    booking_id, version = str(booking.id), booking.version
+    db.on_commit(lambda: status_feed.announce_version(booking_id, version), using=_db())
     if status != previous:
         created_at = booking.created_at
 
         def observe() -> None:
-            status_feed.announce(str(booking.id), status)
+            status_feed.announce(booking_id, status)
             metrics.entered(status)
             if status in TERMINAL or status == BookingStatus.CONFIRMED:
                 metrics.finished(status, (now - created_at).total_seconds())
@@ -549,6 +554,100 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     _move(
         booking, booking.status, step="payment.refunded", detail=f"refunded {amount}", refund_state="REFUNDED"
     )
+
+
+# --- tickets (issued, revoked and scanned by checkin) ---------------------------------------------
+
+
+def _ticket_placeholder(booking: Booking, ticket_id: str, seat_id: str = "") -> BookingTicket:
+    """The booking's copy of a ticket, created empty when a later event overtook ``tickets.issued``.
+
+    Topics are ordered one by one, so a revocation or a scan can arrive first; the
+    placeholder keeps its status and ``tickets.issued`` fills in the seat and secret later.
+    """
+    ticket, _ = BookingTicket.objects.get_or_create(
+        id=ticket_id, defaults={"booking": booking, "seat_id": seat_id}
+    )
+    return ticket
+
+
+def _seat_label(booking: Booking, seat_id: str) -> str:
+    for seat in booking.seats:
+        if seat["seat_id"] == seat_id:
+            return f"{seat['section']}, row {seat['row']}, seat {seat['number']}"
+    return "a seat"
+
+
+def booking_on_tickets_issued(*, payload: TicketsIssued) -> None:
+    """Keep the booking's tickets for its owner, and note them on the timeline.
+
+    A ticket already known from an earlier revocation or scan keeps its status and gains its
+    seat and secret. Again: every ticket already has its secret; nothing changes.
+    """
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None:
+            return
+        known = {str(t.pk): t for t in BookingTicket.objects.filter(booking=booking)}
+        issued = 0
+        for ticket in payload.tickets:
+            copy = known.get(ticket.ticket_id)
+            if copy is None:
+                BookingTicket.objects.create(
+                    id=ticket.ticket_id, booking=booking, seat_id=ticket.seat_id, secret=ticket.secret
+                )
+            elif not copy.secret:
+                BookingTicket.objects.filter(pk=copy.pk).update(seat_id=ticket.seat_id, secret=ticket.secret)
+            else:
+                continue
+            issued += 1
+        if issued:
+            _move(
+                booking, booking.status, step="tickets.issued", detail=f"{issued} ticket{'s' * (issued != 1)}"
+            )
+
+
+def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
+    """Mark the booking's tickets revoked. Again: already revoked; nothing changes."""
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None:
+            return
+        for ticket_id in payload.ticket_ids:
+            _ticket_placeholder(booking, ticket_id)
+        changed = (
+            BookingTicket.objects.filter(booking=booking, id__in=payload.ticket_ids)
+            .exclude(status=BookingTicket.Status.REVOKED)
+            .update(status=BookingTicket.Status.REVOKED, updated_at=timezone.now())
+        )
+        if changed:
+            _move(
+                booking,
+                booking.status,
+                step="tickets.revoked",
+                detail=f"{changed} ticket{'s' * (changed != 1)}",
+            )
+
+
+def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
+    """Log the scan on the booking's timeline; an accepted entry marks the ticket checked in.
+
+    Again: the kernel's inbox drops the copy; were it replayed past the inbox, the step
+    would be noted twice (the ticket's status is unchanged by it).
+    """
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None:
+            return
+        ticket = _ticket_placeholder(booking, payload.ticket_id, payload.seat_id)
+        if payload.type == "entry" and payload.accepted and ticket.status == BookingTicket.Status.VALID:
+            BookingTicket.objects.filter(pk=ticket.pk).update(
+                status=BookingTicket.Status.CHECKED_IN, updated_at=timezone.now()
+            )
+        verdict = "admitted" if payload.accepted else f"refused ({payload.result.replace('_', ' ')})"
+        offline = ", scanned offline" if payload.forced else ""
+        detail = f"{_seat_label(booking, payload.seat_id)}: {payload.type} {verdict} at {payload.scanned_at:%H:%M:%S} UTC{offline}"
+        _move(booking, booking.status, step="ticket.scanned", detail=detail)
 
 
 # --- the buyer cancels ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
@@ -32,36 +33,56 @@ def channel(booking_id: str) -> str:
     return f"tf:booking-status:{settings.REDIS_NAMESPACE}{booking_id}"
 
 
+def version_channel(booking_id: str) -> str:
+    """The channel every change of a booking (a new timeline step too) is announced on."""
+    return f"tf:booking-version:{settings.REDIS_NAMESPACE}{booking_id}"
+
+
 def announce(booking_id: str, status: str) -> None:
-    """Wake whoever waits on ``booking_id`` (call after commit)."""
+    """Wake whoever waits for ``booking_id`` to leave a status (call after commit)."""
     longpoll.announce(channel(booking_id), status)
 
 
-def _status_of(booking_id: str) -> str | None:
-    return Booking.objects.filter(pk=booking_id).values_list("status", flat=True).first()
+def announce_version(booking_id: str, version: int) -> None:
+    """Wake whoever waits for any news of ``booking_id``, such as its tickets (call after commit)."""
+    longpoll.announce(version_channel(booking_id), str(version))
+
+
+def _field_of(booking_id: str, field: str) -> str | None:
+    value = Booking.objects.filter(pk=booking_id).values_list(field, flat=True).first()
+    return None if value is None else str(value)
 
 
 def wait_for_change(booking_id: str, seen: str, timeout: float) -> None:
     """Block until ``booking_id``'s status is no longer ``seen``, or ``timeout`` seconds pass."""
+    _wait(channel(booking_id), lambda: _field_of(booking_id, "status"), seen, timeout)
+
+
+def wait_for_new_version(booking_id: str, seen: str, timeout: float) -> None:
+    """Block until ``booking_id`` has a version other than ``seen``, or ``timeout`` seconds pass."""
+    _wait(version_channel(booking_id), lambda: _field_of(booking_id, "version"), seen, timeout)
+
+
+def _wait(name: str, read: Callable[[], str | None], seen: str, timeout: float) -> None:
     deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
     if caches["default"].__class__.__module__.startswith("django_redis"):
         try:
-            _wait_on_redis(booking_id, seen, deadline)
+            _wait_on_redis(name, read, seen, deadline)
             return
         except RedisError as error:
-            logger.warning("status announcements unavailable, checking the database instead: %s", error)
-    while _status_of(booking_id) == seen and time.monotonic() < deadline:
+            logger.warning("booking announcements unavailable, checking the database instead: %s", error)
+    while read() == seen and time.monotonic() < deadline:
         time.sleep(min(DATABASE_CHECK_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
-def _wait_on_redis(booking_id: str, seen: str, deadline: float) -> None:
+def _wait_on_redis(name: str, read: Callable[[], str | None], seen: str, deadline: float) -> None:
     from django_redis import get_redis_connection
 
     pubsub = get_redis_connection("default").pubsub(ignore_subscribe_messages=True)
     try:
-        pubsub.subscribe(channel(booking_id))
+        pubsub.subscribe(name)
         # Subscribed first, then read: a change committed in between is not missed.
-        if _status_of(booking_id) != seen:
+        if read() != seen:
             return
         while (remaining := deadline - time.monotonic()) > 0:
             message = pubsub.get_message(timeout=remaining)

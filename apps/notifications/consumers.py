@@ -15,11 +15,11 @@ from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.handlers import handles
 from ticketflow.messaging.schemas import (
     BookingCancelled,
-    BookingConfirmed,
     BookingExpired,
     BookingFacts,
     BookingFailed,
     PaymentRefunded,
+    TicketsIssued,
     UserRegistered,
 )
 from ticketflow.messaging.topics import Topic
@@ -54,11 +54,13 @@ def on_user_registered(event: Envelope[UserRegistered]) -> None:
     )
 
 
-@handles(Topic.BOOKING_CONFIRMED)
-def on_booking_confirmed(event: Envelope[BookingConfirmed]) -> None:
-    """Owe the buyer their tickets: seats, total, reference and a QR code.
+@handles(Topic.TICKETS_ISSUED)
+def on_tickets_issued(event: Envelope[TicketsIssued]) -> None:
+    """Owe the buyer their confirmation: seats, total, reference and one QR code per ticket.
 
-    A second delivery of the same event records nothing and sends nothing.
+    Sent on ``tickets.issued`` rather than ``booking.confirmed``: only then do the signed
+    ticket secrets exist, and the event carries the booking's facts too. A second delivery
+    of the same event records nothing and sends nothing.
     """
     _record_booking_email(NotificationKind.BOOKING_CONFIRMED, event)
 

@@ -5,11 +5,12 @@ Each kind has three templates under ``notifications/email/<kind>/``: ``subject.t
 ``context`` holds the event's facts as they arrived; this module turns them into what a
 reader wants to see (money as "€42.50", times in words, links, reasons in plain language).
 
-The QR code of a confirmed booking encodes ``TICKETFLOW:<reference>``, not a URL: it is what
-the door scanner resolves against the bookings context, it stays valid if the public site
-moves to another address, and a short payload makes a small, robust code. The HTML links to
-the booking page separately, and both parts print the reference for people without a
-scanner.
+The confirmation is sent once checkin has issued the booking's tickets (``tickets.issued``
+carries the booking's facts and one signed secret per seat). Each ticket gets its own QR
+code, which encodes the secret itself, not a URL: the door scanner verifies it offline with
+the event's public key, and it stays valid if the public site moves. The HTML links to the
+booking page (and its PDF) separately; the text part prints each ticket's code for people
+without the HTML.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from django.template.loader import render_to_string
 from apps.notifications.formatting import format_event_time, format_money
 from apps.notifications.models import Notification, NotificationKind
 
-QR_PREFIX = "TICKETFLOW:"
-QR_SCALE = 8
+QR_SCALE = 5
 QR_BORDER = 4
 
 Presentation = dict[str, Any]
@@ -54,11 +54,6 @@ FAILURE_REASONS: dict[str, str] = {
 GENERIC_FAILURE = "Something went wrong while we were completing your booking."
 
 
-def qr_payload(reference: str) -> str:
-    """What the ticket's QR code encodes."""
-    return f"{QR_PREFIX}{reference}"
-
-
 def render_subject(*, kind: str, context: Mapping[str, Any]) -> str:
     """The subject line of a ``kind`` email about ``context``, on one line."""
     text = render_to_string(f"notifications/email/{kind}/subject.txt", _present(kind, context))
@@ -75,10 +70,11 @@ def build_message(*, notification: Notification) -> EmailMultiAlternatives:
     presentation["subject"] = notification.subject
     images: list[MIMEImage] = []
     if notification.kind == NotificationKind.BOOKING_CONFIRMED:
-        content_id = f"qr-{notification.id.hex}@ticketflow"
-        image, size = _qr_image(qr_payload(presentation["reference"]), content_id=content_id)
-        presentation.update(qr_cid=content_id, qr_size=size)
-        images.append(image)
+        for number, ticket in enumerate(presentation["tickets"], start=1):
+            content_id = f"qr-{notification.id.hex}-{number}@ticketflow"
+            image, size = _qr_image(ticket["secret"], content_id=content_id, number=number)
+            ticket.update(qr_cid=content_id, qr_size=size)
+            images.append(image)
 
     text = _tidy(render_to_string(f"notifications/email/{notification.kind}/body.txt", presentation))
     html = render_to_string(f"notifications/email/{notification.kind}/body.html", presentation)
@@ -107,8 +103,8 @@ def build_message(*, notification: Notification) -> EmailMultiAlternatives:
 QR_MASK = 2
 
 
-def _qr_image(payload: str, *, content_id: str) -> tuple[MIMEImage, int]:
-    """The QR code as an inline PNG, and its width in pixels.
+def _qr_image(payload: str, *, content_id: str, number: int) -> tuple[MIMEImage, int]:
+    """A ticket's QR code as an inline PNG, and its width in pixels.
 
     The HTML shows it at exactly that size: scaling by a fraction blurs the modules' edges,
     which is what makes codes hard to scan from a phone screen.
@@ -120,7 +116,7 @@ def _qr_image(payload: str, *, content_id: str) -> tuple[MIMEImage, int]:
     code.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
     image = MIMEImage(buffer.getvalue(), "png")
     image.add_header("Content-ID", f"<{content_id}>")
-    image.add_header("Content-Disposition", "inline", filename="ticket-qr.png")
+    image.add_header("Content-Disposition", "inline", filename=f"ticket-{number}-qr.png")
     width, _ = code.symbol_size(scale=QR_SCALE, border=QR_BORDER)
     return image, width
 
@@ -167,7 +163,21 @@ def _booking_confirmed(context: Mapping[str, Any]) -> Presentation:
         }
         for seat in context["seats"]
     ]
-    return {**_booking(context), "seats": seats, "total": format_money(context["total_cents"], currency)}
+    labels = {
+        seat["seat_id"]: f"{seat['section']}, row {seat['row']}, seat {seat['number']}"
+        for seat in context["seats"]
+    }
+    tickets = [
+        {"seat": labels.get(ticket["seat_id"], "Seat"), "secret": ticket["secret"]}
+        for ticket in context["tickets"]
+    ]
+    return {
+        **_booking(context),
+        "seats": seats,
+        "tickets": tickets,
+        "total": format_money(context["total_cents"], currency),
+        "pdf_url": _site(f"/bookings/{context['booking_id']}/tickets.pdf"),
+    }
 
 
 def _booking_failed(context: Mapping[str, Any]) -> Presentation:

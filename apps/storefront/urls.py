@@ -16,6 +16,7 @@ urlpatterns = [
     path("logout", auth.logout_page, name="logout"),
     path("bookings", bookings.booking_list_page, name="booking-list"),
     path("bookings/<str:booking_id>", bookings.booking_page, name="booking-detail"),
+    path("bookings/<str:booking_id>/tickets.pdf", bookings.booking_tickets_pdf, name="booking-tickets-pdf"),
     path("bookings/<str:booking_id>/status", bookings.booking_status_partial, name="booking-status"),
     path("bookings/<str:booking_id>/cancel", bookings.booking_cancel_page, name="booking-cancel"),
 ]

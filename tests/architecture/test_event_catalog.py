@@ -14,7 +14,7 @@ from ticketflow.messaging.topics import Topic
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "docs" / "event-catalog.md"
-CONTEXTS = ("accounts", "catalog", "inventory", "bookings", "payments", "notifications")
+CONTEXTS = ("accounts", "catalog", "inventory", "bookings", "payments", "notifications", "checkin")
 ROW = re.compile(
     r"^\| `(?P<topic>[^`]+)` \| (?P<producer>[^|]+) \| (?P<consumers>[^|]+) \| (?P<fields>[^|]+) \|"
 )

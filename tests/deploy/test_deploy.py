@@ -48,14 +48,22 @@ CONTEXT_TOPICS = {
         "ticketflow.seats.lock-failed",
         "ticketflow.payment.processed",
         "ticketflow.payment.refunded",
+        "ticketflow.tickets.issued",
+        "ticketflow.tickets.revoked",
+        "ticketflow.ticket.scanned",
     },
     "payments": {"ticketflow.payment.requested", "ticketflow.payment.refund-requested"},
     "notifications": {
         "ticketflow.user.registered",
-        "ticketflow.booking.confirmed",
+        "ticketflow.tickets.issued",
         "ticketflow.booking.failed",
         "ticketflow.booking.cancelled",
         "ticketflow.booking.expired",
+        "ticketflow.payment.refunded",
+    },
+    "checkin": {
+        "ticketflow.booking.confirmed",
+        "ticketflow.booking.cancelled",
         "ticketflow.payment.refunded",
     },
 }
@@ -69,6 +77,7 @@ APP_SERVICES = {
     "consumer-bookings",
     "consumer-payments",
     "consumer-notifications",
+    "consumer-checkin",
     "worker",
     "beat",
 }
@@ -103,7 +112,7 @@ SEED_ONLY_VARIABLES = {
 }
 
 # What the code exports to Prometheus (ticketflow/messaging/metrics.py, ticketflow/metrics.py,
-# the booking funnel, django-prometheus). Histograms are queried through their series.
+# the booking funnel, check-in, django-prometheus). Histograms are queried through their series.
 COUNTERS_AND_GAUGES = {
     "ticketflow_outbox_backlog",
     "ticketflow_outbox_oldest_pending_seconds",
@@ -114,10 +123,15 @@ COUNTERS_AND_GAUGES = {
     "ticketflow_dead_letters_total",
     "ticketflow_consumer_lag",
     "ticketflow_bookings_total",
+    "ticketflow_bookings_turned_away_total",
+    "ticketflow_consumer_batch_fallbacks_total",
+    "ticketflow_checkin_scans_total",
+    "ticketflow_checkin_tickets",
     "django_http_responses_total_by_status_view_method_total",
 }
 HISTOGRAMS = {
     "ticketflow_outbox_commit_to_publish_seconds",
+    "ticketflow_consumer_batch_size",
     "ticketflow_consumer_handler_seconds",
     "ticketflow_booking_saga_seconds",
     "django_http_requests_latency_seconds_by_view_method",
@@ -232,9 +246,9 @@ def test_compose_file_and_manifests_pass_the_reference_validators(validated: dic
     result = run_validate()  # warm: the tools and schemas are cached
 
     assert result.returncode == 0, result.stderr
-    assert "compose: " + str(COMPOSE_FILE) + " is valid (20 services:" in result.stdout
-    assert "Summary: 31 resources found in 13 files - Valid: 31, Invalid: 0, Errors: 0" in result.stdout
-    assert "Summary: 30 resources found in 1 file - Valid: 30, Invalid: 0, Errors: 0" in result.stdout
+    assert "compose: " + str(COMPOSE_FILE) + " is valid (21 services:" in result.stdout
+    assert "Summary: 35 resources found in 14 files - Valid: 35, Invalid: 0, Errors: 0" in result.stdout
+    assert "Summary: 34 resources found in 1 file - Valid: 34, Invalid: 0, Errors: 0" in result.stdout
     assert "validate: all deployment files are valid" in result.stdout
 
 
@@ -575,7 +589,7 @@ def test_k8s_workloads_run_the_deployment_contract() -> None:
 @pytest.mark.embedded
 def test_every_k8s_container_is_pinned_bounded_and_locked_down() -> None:
     workloads = [*k8s_objects("Deployment").values(), *k8s_objects("Job").values()]
-    assert len(workloads) == 9
+    assert len(workloads) == 10
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -704,6 +718,11 @@ def test_dashboard_queries_only_metrics_the_code_exports() -> None:
         "ticketflow_consumer_handler_seconds_bucket",
         "ticketflow_dead_letters_total",
         "ticketflow_consumer_retries_total",
+        "ticketflow_checkin_scans_total",
+        "ticketflow_checkin_tickets",
+        "ticketflow_bookings_turned_away_total",
+        "ticketflow_consumer_batch_size_bucket",
+        "ticketflow_consumer_batch_fallbacks_total",
         "django_http_requests_latency_seconds_by_view_method_bucket",
         "django_http_responses_total_by_status_view_method_total",
     }

@@ -53,7 +53,7 @@ def test_happy_path_confirms_reserves_the_seats_and_sends_one_email(broker, conc
     booking = Booking.objects.get(pk=booking_id)
     assert booking.status == BookingStatus.CONFIRMED
     assert (booking.total_cents, booking.currency, booking.paid) == (5000, "EUR", True)
-    assert steps(booking_id) == ["requested", "seats.locked", "payment.processed"]
+    assert steps(booking_id) == ["requested", "seats.locked", "payment.processed", "tickets.issued"]
     states = seat_states(concert)
     assert [states[s] for s in concert.seat_ids[:2]] == [SeatStatus.RESERVED, SeatStatus.RESERVED]
     assert list(states.values()).count(SeatStatus.AVAILABLE) == 8
@@ -153,7 +153,7 @@ def test_cancelling_a_confirmed_booking_frees_the_seats_and_refunds(broker, conc
     assert payment.status == PaymentStatus.REFUNDED
     assert payment.refund_id
     assert len(emails_to(ada)) == 1
-    assert steps(booking_id)[-2:] == ["booking.cancelled", "payment.refunded"]
+    assert steps(booking_id)[-3:] == ["booking.cancelled", "tickets.revoked", "payment.refunded"]
 
 
 def test_cancelling_while_the_payment_is_in_flight_refunds_the_late_charge(
@@ -285,16 +285,25 @@ def test_every_event_delivered_twice_changes_nothing(
     assert (
         steps(booking_id)
         == {
-            "confirmed": ["requested", "seats.locked", "payment.processed"],
+            "confirmed": ["requested", "seats.locked", "payment.processed", "tickets.issued"],
             "declined": ["requested", "seats.locked", "payment.processed"],
             "cancelled": [
                 "requested",
                 "seats.locked",
                 "payment.processed",
+                "tickets.issued",
                 "booking.cancelled",
+                "tickets.revoked",
                 "payment.refunded",
             ],
-            "expired": ["requested", "seats.locked", "hold.expired", "payment.processed", "seats.locked"],
+            "expired": [
+                "requested",
+                "seats.locked",
+                "hold.expired",
+                "payment.processed",
+                "seats.locked",
+                "tickets.issued",
+            ],
             "late_refund": [
                 "requested",
                 "seats.locked",

@@ -422,3 +422,70 @@ class BookingExpired(BookingFacts):
     topic = Topic.BOOKING_EXPIRED
 
     seat_ids: SeatIds
+
+
+# --- check-in (tickets at the door) -----------------------------------------------------------
+
+TicketSecret = Annotated[str, Field(min_length=16, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class IssuedTicket(BaseModel):
+    """One seat's ticket: its id and the signed secret its QR code encodes."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ticket_id: Id
+    seat_id: Id
+    secret: TicketSecret
+
+
+@register
+class TicketsIssued(BookingFacts):
+    """A confirmed booking's tickets, one per seat, with everything its confirmation email shows.
+
+    The secrets are bearer credentials: they travel only to the buyer's own booking (bookings)
+    and email (notifications), never into logs or public pages.
+    """
+
+    topic = Topic.TICKETS_ISSUED
+
+    seats: Annotated[list[SeatLabel], Field(min_length=1)]
+    total_cents: Cents
+    currency: Currency
+    tickets: Annotated[list[IssuedTicket], Field(min_length=1, max_length=100)]
+
+
+RevocationReason = Literal["booking_cancelled", "payment_refunded"]
+
+
+@register
+class TicketsRevoked(Payload):
+    topic = Topic.TICKETS_REVOKED
+
+    booking_id: Id
+    event_id: Id
+    ticket_ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
+    reason_code: RevocationReason
+
+
+ScanType = Literal["entry", "exit"]
+ScanResult = Literal["ok", "already_redeemed", "revoked", "unknown", "wrong_event"]
+
+
+@register
+class TicketScanned(Payload):
+    """A scan of a known ticket, accepted or not: the booking's timeline shows each one."""
+
+    topic = Topic.TICKET_SCANNED
+
+    booking_id: Id
+    event_id: Id
+    ticket_id: Id
+    seat_id: Id
+    scan_id: Id
+    type: ScanType
+    result: ScanResult
+    accepted: bool
+    forced: bool
+    scanned_at: AwareDatetime
+    reason: str = ""

@@ -23,6 +23,9 @@ class Topic(StrEnum):
     BOOKING_FAILED = "ticketflow.booking.failed"
     BOOKING_CANCELLED = "ticketflow.booking.cancelled"
     BOOKING_EXPIRED = "ticketflow.booking.expired"
+    TICKETS_ISSUED = "ticketflow.tickets.issued"
+    TICKETS_REVOKED = "ticketflow.tickets.revoked"
+    TICKET_SCANNED = "ticketflow.ticket.scanned"
 
 
 DEAD_LETTER_SUFFIX = ".DLT"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,13 +15,14 @@ from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
     BookingCancelled,
-    BookingConfirmed,
     BookingExpired,
     BookingFailed,
     Customer,
+    IssuedTicket,
     Payload,
     PaymentRefunded,
     SeatLabel,
+    TicketsIssued,
     UserRegistered,
 )
 
@@ -50,13 +52,19 @@ def _booking_facts(**overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
-def booking_confirmed(**overrides: Any) -> BookingConfirmed:
+def tickets_issued(**overrides: Any) -> TicketsIssued:
+    """A confirmed booking's tickets as checkin announces them (what the confirmation email needs)."""
     seats = [
         SeatLabel(seat_id=str(uuid.uuid4()), section="Stalls", row="C", number=12, price_cents=4250),
         SeatLabel(seat_id=str(uuid.uuid4()), section="Stalls", row="C", number=13, price_cents=4250),
     ]
-    fields = _booking_facts(seats=seats, total_cents=8500, currency="EUR")
-    return BookingConfirmed(**fields | overrides)
+    tickets = [
+        # As long as a real secret (97 bytes, base64url): the QR codes come out the real size.
+        IssuedTicket(ticket_id=str(uuid.uuid4()), seat_id=seat.seat_id, secret=secrets.token_urlsafe(97))
+        for seat in seats
+    ]
+    fields = _booking_facts(seats=seats, total_cents=8500, currency="EUR", tickets=tickets)
+    return TicketsIssued(**fields | overrides)
 
 
 def booking_failed(**overrides: Any) -> BookingFailed:

@@ -53,7 +53,7 @@ def retries(eager_retries: None) -> Iterator[list[dict[str, Any]]]:
 def test_a_confirmed_booking_travels_from_the_outbox_to_the_mail_server(
     inprocess_relay: Relay, mail_server: MailServer
 ) -> None:
-    payload = factories.booking_confirmed()
+    payload = factories.tickets_issued()
     event = factories.publish(payload, aggregate_id=payload.booking_id)
 
     inprocess_relay.drain()
@@ -89,7 +89,7 @@ def test_a_new_user_gets_a_welcome_email_through_the_kernel(
 
 
 def test_a_second_delivery_of_the_same_event_sends_nothing(mail_server: MailServer) -> None:
-    event = factories.envelope(factories.booking_confirmed())
+    event = factories.envelope(factories.tickets_issued())
 
     first = dispatch.apply(event, "notifications")
     second = dispatch.apply(event, "notifications")
@@ -100,7 +100,7 @@ def test_a_second_delivery_of_the_same_event_sends_nothing(mail_server: MailServ
 
 
 def test_a_replay_after_the_inbox_forgot_the_event_still_sends_nothing(mail_server: MailServer) -> None:
-    event = factories.envelope(factories.booking_confirmed())
+    event = factories.envelope(factories.tickets_issued())
     dispatch.apply(event, "notifications")
     InboxMessage.objects.using("documents").filter(consumer=consumer_group("notifications")).delete()
 
@@ -123,7 +123,7 @@ def test_a_refund_for_a_cancellation_sends_no_email_of_its_own(mail_server: Mail
 def test_while_smtp_is_down_the_row_waits_to_retry_and_the_retry_sends_it_once(
     inprocess_relay: Relay, mail_server_down: MailServer, retries: list[dict[str, Any]]
 ) -> None:
-    factories.publish(factories.booking_confirmed())
+    factories.publish(factories.tickets_issued())
     # The server comes back while the first retry waits.
     task_retry.connect(lambda **kwargs: mail_server_down.start(), weak=False, dispatch_uid="smtp-back")
     try:
@@ -156,7 +156,7 @@ def test_the_error_is_recorded_while_the_row_waits_to_retry(mail_server_down: Ma
 def test_after_the_retry_budget_the_row_is_failed_with_the_error_kept(
     mail_server_down: MailServer, retries: list[dict[str, Any]]
 ) -> None:
-    dispatch.apply(factories.envelope(factories.booking_confirmed()), "notifications")
+    dispatch.apply(factories.envelope(factories.tickets_issued()), "notifications")
 
     assert [retry["countdown"] for retry in retries] == [60, 120, 240, 480, 960]
     row = Notification.objects.get()
@@ -173,7 +173,7 @@ def test_a_recipient_the_server_refuses_fails_at_once(
 ) -> None:
     mail_server.reject.add("ada@example.com")
 
-    dispatch.apply(factories.envelope(factories.booking_confirmed()), "notifications")
+    dispatch.apply(factories.envelope(factories.tickets_issued()), "notifications")
 
     row = Notification.objects.get()
     assert retries == []

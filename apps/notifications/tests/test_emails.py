@@ -59,14 +59,14 @@ def seat_table(html: str) -> list[list[str]]:
 
 def qr_png(payload: str) -> bytes:
     buffer = io.BytesIO()
-    segno.make(payload, error="m", mask=QR_MASK).save(buffer, kind="png", scale=8, border=4)
+    segno.make(payload, error="m", mask=QR_MASK).save(buffer, kind="png", scale=5, border=4)
     return buffer.getvalue()
 
 
-def test_the_booking_confirmation_carries_seats_total_reference_and_an_inline_qr_code(
+def test_the_booking_confirmation_carries_seats_total_reference_and_one_inline_qr_code_per_ticket(
     mail_server: MailServer,
 ) -> None:
-    payload = factories.booking_confirmed()
+    payload = factories.tickets_issued()
 
     message = deliver(payload, mail_server)
 
@@ -74,13 +74,19 @@ def test_the_booking_confirmation_carries_seats_total_reference_and_an_inline_qr
     assert subject(message) == "Your tickets for Rock & Roll Night (TF-7Q2K9M)"
     assert message["To"] == "ada@example.com"
     assert message.get_content_type() == "multipart/related"
-    [image] = [part for part in message.walk() if part.get_content_type() == "image/png"]
-    content_id = image["Content-ID"].strip("<>")
-    assert content_id == f"qr-{Notification.objects.get().id.hex}@ticketflow"
-    assert image.get_content_disposition() == "inline"
-    assert image.get_content() == qr_png("TICKETFLOW:TF-7Q2K9M")
-    assert f'<img src="cid:{content_id}" width="232" height="232"' in html
-    assert 'alt="QR code for booking TF-7Q2K9M"' in html
+    images = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    row_id = Notification.objects.get().id.hex
+    assert [image["Content-ID"].strip("<>") for image in images] == [
+        f"qr-{row_id}-1@ticketflow",
+        f"qr-{row_id}-2@ticketflow",
+    ]
+    assert [image.get_content_disposition() for image in images] == ["inline", "inline"]
+    assert [image.get_content() for image in images] == [qr_png(t.secret) for t in payload.tickets]
+    assert f'<img src="cid:qr-{row_id}-1@ticketflow" width="285" height="285"' in html
+    assert 'alt="Ticket QR code for Stalls, row C, seat 12"' in html
+    assert 'alt="Ticket QR code for Stalls, row C, seat 13"' in html
+    assert f"  - Stalls, row C, seat 12: {payload.tickets[0].secret}\n" in text
+    assert f"Your tickets as a PDF: {SITE}/bookings/{payload.booking_id}/tickets.pdf\n" in text
     assert seat_table(html) == [
         ["Section", "Row", "Seat", "Price"],
         ["Stalls", "C", "12", "€42.50"],

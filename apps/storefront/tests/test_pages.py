@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from apps.bookings.selectors import booking_get, booking_list_for_user
 from apps.catalog.services import event_set_status
+from apps.checkin.services import scan_redeem
 from apps.storefront.display import availability_badge
 from apps.storefront.tests.conftest import PASSWORD, Shop, drain, seat_id
+from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from apps.storefront.views import bookings as bookings_views
 from apps.storefront.views.auth import safe_next
 from ticketflow import seat_claims
@@ -431,7 +433,7 @@ def test_the_booking_page_follows_the_saga_and_the_partial_waits_quietly(shop: S
     event = shop.event()
     client = signed_in(shop.buyer())
     booking_id = booking_of(checkout(client, event, [seat_id(event, "Circle", "A", 4)]))
-    live = {"status": "PENDING", "wait": "1"}
+    live = {"v": "1", "wait": "1"}
 
     pending = text(client.get(f"/bookings/{booking_id}"))
     began = time.monotonic()
@@ -442,7 +444,7 @@ def test_the_booking_page_follows_the_saga_and_the_partial_waits_quietly(shop: S
 
     assert "Reserving your seats…" in pending
     assert (
-        f'hx-get="/bookings/{booking_id}/status?status=PENDING&amp;wait=1" hx-trigger="load delay:200ms"'
+        f'hx-get="/bookings/{booking_id}/status?v=1&amp;wait=1" hx-trigger="load delay:200ms"'
         in pending
     )
     # Nothing new: the long poll answered after its wait, with the page as it was.
@@ -452,7 +454,46 @@ def test_the_booking_page_follows_the_saga_and_the_partial_waits_quietly(shop: S
     body = text(confirmed)
     assert 'data-status="CONFIRMED"' in body
     assert "hx-trigger" not in body
-    assert re.search(r'<svg role="img" aria-label="QR code for booking TF-[2-9A-Z]{4}-[2-9A-Z]{4}"', body)
+    assert '<svg role="img" aria-label="Ticket QR code for Circle, row A, seat 4"' in body
+    assert f'href="/bookings/{booking_id}/tickets.pdf"' in body
+
+
+@saga_db
+def test_a_scan_at_the_door_shows_on_the_ticket_and_in_the_activity(shop: Shop) -> None:
+    event = shop.event()
+    client = signed_in(shop.buyer())
+    booking_id = booking_of(checkout(client, event, [seat_id(event, "Circle", "A", 4)]))
+    drain()
+    [ticket] = booking_get(booking_id=booking_id, user_id="", is_staff=True).tickets.all()
+
+    scan_redeem(event_id=str(event.pk), secret=ticket.secret, nonce="gate-2:00000001")
+    drain()
+    body = text(client.get(f"/bookings/{booking_id}"))
+
+    assert '<p class="badge badge--ticket-checked_in">Checked in</p>' in body
+    assert re.search(
+        r"Ticket scanned at the door: Circle, row A, seat 4: entry admitted at \d\d:\d\d:\d\d UTC", body
+    )
+
+
+@saga_db
+def test_the_tickets_pdf_has_a_page_per_ticket_and_only_for_its_buyer(shop: Shop) -> None:
+    event = shop.event()
+    buyer = signed_in(shop.buyer())
+    booking_id = booking_of(
+        checkout(buyer, event, [seat_id(event, "Stalls", "A", 1), seat_id(event, "Stalls", "A", 2)])
+    )
+    drain()
+
+    response = buyer.get(f"/bookings/{booking_id}/tickets.pdf")
+    someone_else = signed_in(shop.buyer("Grace Hopper")).get(f"/bookings/{booking_id}/tickets.pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith('attachment; filename="tickets-tf-')
+    assert response.content.startswith(b"%PDF-")
+    assert response.content.count(b"/Type /Page\n") == 2
+    assert someone_else.status_code == 404
 
 
 @saga_db
@@ -640,3 +681,21 @@ def test_no_input_makes_a_page_fail(shop: Shop) -> None:
 )
 def test_after_signing_in_only_paths_on_this_site_are_followed(asked: str, goes_to: str, rf: Any) -> None:
     assert safe_next(rf.get("/signup", {"next": asked})) == goes_to
+
+
+def test_the_tickets_pdf_prints_names_outside_latin_1_instead_of_failing() -> None:
+    page = TicketPage(
+        event_name="Midsummer Strings \u2014 \u6771\u4eac",
+        when="Saturday 12 December 2026, 19:30 (GMT)",
+        venue="Corn Exchange",
+        seat="Stalls, row A, seat 1",
+        reference="TF-7Q2K-9MRX",
+        holder="Ada Lovelace",
+        ticket_id=str(uuid.uuid4()),
+        secret="A" * 130,
+    )
+
+    pdf = tickets_pdf([page, page], title="Tickets \u2014 TF-7Q2K-9MRX")
+
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.count(b"/Type /Page\n") == 2

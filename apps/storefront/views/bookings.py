@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -21,6 +22,7 @@ from apps.bookings.services import booking_cancel
 from apps.catalog.selectors import event_get
 from apps.inventory.selectors import seat_map
 from apps.storefront.display import failure_outcome, local, money, venue_zone
+from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from ticketflow import longpoll
 from ticketflow.errors import Conflict, NotFound
 
@@ -39,7 +41,11 @@ _STEP_LABELS = {
     "booking.cancelled": "Booking cancelled",
     "hold.expired": "Hold ran out",
     "payment.refunded": "Refund issued",
+    "tickets.issued": "Tickets issued",
+    "tickets.revoked": "Tickets cancelled",
+    "ticket.scanned": "Ticket scanned at the door",
 }
+_TICKET_STATUS = {"valid": "Valid", "checked_in": "Checked in", "revoked": "Cancelled"}
 
 
 def _step_label(step: str, status: str) -> str:
@@ -80,6 +86,32 @@ def _seat_lines(booking: Booking) -> list[dict[str, str]]:
     return lines
 
 
+def _seat_label(seat: dict[str, Any]) -> str:
+    return f"{seat['section']}, row {seat['row']}, seat {seat['number']}"
+
+
+def _tickets(booking: Booking) -> list[dict[str, str]]:
+    """The booking's tickets in its seat order, each with the seat it admits to."""
+    seats = {seat["seat_id"]: (index, _seat_label(seat)) for index, seat in enumerate(booking.seats)}
+    issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
+    tickets = sorted(issued, key=lambda t: seats.get(t.seat_id, (len(seats), ""))[0])
+    return [
+        {
+            "id": str(ticket.pk),
+            "seat": seats.get(ticket.seat_id, (0, "Seat"))[1],
+            "secret": ticket.secret,
+            "status": ticket.status,
+            "status_label": _TICKET_STATUS.get(ticket.status, ticket.status),
+        }
+        for ticket in tickets
+    ]
+
+
+def _awaiting_tickets(booking: Booking) -> bool:
+    """Confirmed, and checkin's tickets not here yet: the page keeps polling for them."""
+    return booking.status == BookingStatus.CONFIRMED and not any(t.secret for t in booking.tickets.all())
+
+
 def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
     """Everything the booking page and its live status partial show."""
     event = event_get(event_id=str(booking.event_id), include_drafts=True)
@@ -105,15 +137,20 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "total": money(booking.total_cents, booking.currency) if booking.total_cents is not None else "",
         "outcome": outcome,
         "retry_url": retry_url,
-        "polling": status in IN_FLIGHT,
+        "polling": status in IN_FLIGHT or _awaiting_tickets(booking),
+        "tickets": _tickets(booking),
+        "awaiting_tickets": _awaiting_tickets(booking),
         "wait_seconds": STATUS_WAIT_SECONDS,
         "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
-        "qr_text": request.build_absolute_uri(reverse("storefront:booking-detail", args=[booking.pk]))
-        if status == BookingStatus.CONFIRMED
-        else "",
         "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
         "steps": [
-            {"label": _step_label(step.step, step.status), "at": local(step.at, zone), "status": step.status}
+            {
+                "label": _step_label(step.step, step.status),
+                "at": local(step.at, zone),
+                "status": step.status,
+                # A scan's detail names the seat and the answer: the buyer's scan log per ticket.
+                "detail": step.detail if step.step == "ticket.scanned" else "",
+            }
             for step in booking.steps.all()
         ],
     }
@@ -141,15 +178,49 @@ def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpRespons
         )
         return HttpResponseClientRedirect(login) if request.htmx else redirect(login)
     booking = _booking_or_404(request, booking_id)
-    seen = request.GET.get("status")
+    seen = request.GET.get("v")
     wait = STATUS_WAIT_SECONDS if request.GET.get("wait") else 0
-    if wait and seen == booking.status and booking.status in IN_FLIGHT:
+    waiting = booking.status in IN_FLIGHT or _awaiting_tickets(booking)
+    if wait and waiting and seen == str(booking.version):
         if longpoll.deferrable(request):
             response = render(request, "storefront/_booking_status.html", booking_context(request, booking))
-            return longpoll.defer(response, channel=status_feed.channel(booking_id), seen=seen, seconds=wait)
-        status_feed.wait_for_change(booking_id, seen, wait)
+            return longpoll.defer(
+                response, channel=status_feed.version_channel(booking_id), seen=seen, seconds=wait
+            )
+        status_feed.wait_for_new_version(booking_id, seen, wait)
         booking = _booking_or_404(request, booking_id)
     return render(request, "storefront/_booking_status.html", booking_context(request, booking))
+
+
+@login_required
+@require_GET
+def booking_tickets_pdf(request: HttpRequest, booking_id: str) -> HttpResponse:
+    """``/bookings/<id>/tickets.pdf``: one page per ticket with its QR code, to print or keep."""
+    booking = _booking_or_404(request, booking_id)
+    tickets = [t for t in _tickets(booking) if t["status"] != "revoked"]
+    if booking.status != BookingStatus.CONFIRMED or not tickets:
+        raise Http404("This booking has no tickets to download.")
+    event = event_get(event_id=str(booking.event_id), include_drafts=True)
+    starts = local(booking.event_starts_at, venue_zone(event.venue.timezone if event else None))
+    pages = [
+        TicketPage(
+            event_name=booking.event_name,
+            when=f"{starts:%A %-d %B %Y, %H:%M} ({starts.tzname()})",
+            venue=booking.venue_name,
+            seat=ticket["seat"],
+            reference=booking.reference,
+            holder=booking.customer_name,
+            ticket_id=ticket["id"],
+            secret=ticket["secret"],
+        )
+        for ticket in tickets
+    ]
+    response = HttpResponse(
+        tickets_pdf(pages, title=f"Tickets {booking.reference}"), content_type="application/pdf"
+    )
+    filename = f"tickets-{slugify(booking.reference)}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required

@@ -1,0 +1,37 @@
+"""How checkin learns which tickets are valid: from the booking saga's events alone."""
+
+from __future__ import annotations
+
+from apps.checkin import services
+from ticketflow.messaging.envelope import Envelope
+from ticketflow.messaging.handlers import handles
+from ticketflow.messaging.schemas import BookingCancelled, BookingConfirmed, PaymentRefunded
+from ticketflow.messaging.topics import Topic
+
+
+@handles(Topic.BOOKING_CONFIRMED)
+def on_booking_confirmed(event: Envelope[BookingConfirmed]) -> None:
+    """Issue one signed ticket per seat and announce them.
+
+    A second delivery issues nothing and announces nothing: the booking already has its
+    tickets. A booking cancelled before its confirmation arrived gets no tickets.
+    """
+    services.tickets_issue(payload=event.payload)
+
+
+@handles(Topic.BOOKING_CANCELLED)
+def on_booking_cancelled(event: Envelope[BookingCancelled]) -> None:
+    """Revoke the booking's tickets, so every door refuses them.
+
+    A second delivery finds nothing left to revoke and announces nothing.
+    """
+    services.tickets_revoke(booking_id=event.payload.booking_id, reason_code="booking_cancelled")
+
+
+@handles(Topic.PAYMENT_REFUNDED)
+def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
+    """Revoke the tickets of a refunded booking (a cancellation's refund finds them revoked).
+
+    A second delivery finds nothing left to revoke and announces nothing.
+    """
+    services.tickets_revoke(booking_id=event.payload.booking_id, reason_code="payment_refunded")
