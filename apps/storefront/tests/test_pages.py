@@ -443,10 +443,7 @@ def test_the_booking_page_follows_the_saga_and_the_partial_waits_quietly(shop: S
     confirmed = client.get(f"/bookings/{booking_id}/status", live, headers={"HX-Request": "true"})
 
     assert "Reserving your seats…" in pending
-    assert (
-        f'hx-get="/bookings/{booking_id}/status?v=1&amp;wait=1" hx-trigger="load delay:200ms"'
-        in pending
-    )
+    assert f'hx-get="/bookings/{booking_id}/status?v=1&amp;wait=1" hx-trigger="load delay:200ms"' in pending
     # Nothing new: the long poll answered after its wait, with the page as it was.
     assert unchanged.status_code == 200
     assert 'data-status="PENDING"' in text(unchanged)
