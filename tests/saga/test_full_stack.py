@@ -203,6 +203,23 @@ def test_a_buyer_books_over_http_and_gets_confirmed_with_one_email(stack) -> Non
     assert [t["status"] for t in http.get(detail, headers=headers).json()["tickets"]] == ["valid", "valid"]
 
 
+def book_over_http(
+    app: Stack, email: str, *, seats: int, payment_method: str
+) -> tuple[requests.Session, str, requests.Response]:
+    """A new buyer books the first ``seats`` seats of a new 10-seat event: (session, token, the POST's answer)."""
+    event_id, seat_ids = publish_event(5)
+    user = User.objects.create_user(email=email, password="Correct-Horse-42", name=email.split("@")[0])
+    token = str(RefreshToken.for_user(user).access_token)
+    wait_until(lambda: seats_ready(event_id, 10), timeout=60, what="inventory")
+    http = requests.Session()
+    started = http.post(
+        f"{app.base}/api/bookings",
+        json={"event_id": event_id, "seat_ids": seat_ids[:seats], "payment_method": payment_method},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return http, token, started
+
+
 def threads_of_tree(root: int) -> int:
     """Threads of ``root`` and its children (gunicorn's master and its workers)."""
     pids = [root] + [int(pid) for pid in (Path(f"/proc/{root}/task/{root}/children").read_text().split())]
@@ -216,17 +233,8 @@ def threads_of_tree(root: int) -> int:
 
 def test_waiting_buyers_hold_no_threads_behind_the_asgi_server(stack) -> None:
     app, _ = stack
-    event_id, seat_ids = publish_event(5)
-    user = User.objects.create_user(email="cy@example.com", password="Correct-Horse-42", name="Cy")
-    token = str(RefreshToken.for_user(user).access_token)
-    wait_until(lambda: seats_ready(event_id, 10), timeout=60, what="inventory")
-    http = requests.Session()
-    started = http.post(
-        f"{app.base}/api/bookings",
-        json={"event_id": event_id, "seat_ids": seat_ids[:1], "payment_method": "pm_card_visa"},
-        headers={"Authorization": f"Bearer {token}"},
-    ).json()
-    confirmed = poll_status(http, app.base, started, token)
+    http, token, started = book_over_http(app, "cy@example.com", seats=1, payment_method="pm_card_visa")
+    confirmed = poll_status(http, app.base, started.json(), token)
     web = next(process for process in app.processes if process.name == "web").process.pid
     idle_threads = threads_of_tree(web)
     sessions = [requests.Session() for _ in range(200)]
@@ -256,18 +264,12 @@ def test_waiting_buyers_hold_no_threads_behind_the_asgi_server(stack) -> None:
 
 def test_a_declined_card_over_http_fails_and_frees_the_seats(stack) -> None:
     app, smtp = stack
-    event_id, seat_ids = publish_event(5)
-    user = User.objects.create_user(email="bob@example.com", password="Correct-Horse-42", name="Bob")
-    token = str(RefreshToken.for_user(user).access_token)
-    wait_until(lambda: seats_ready(event_id, 10), timeout=60, what="inventory")
-    http = requests.Session()
 
-    started = http.post(
-        f"{app.base}/api/bookings",
-        json={"event_id": event_id, "seat_ids": seat_ids[:2], "payment_method": "pm_card_chargeDeclined"},
-        headers={"Authorization": f"Bearer {token}"},
+    http, token, started = book_over_http(
+        app, "bob@example.com", seats=2, payment_method="pm_card_chargeDeclined"
     )
     booking = poll_status(http, app.base, started.json(), token)
+    event_id = booking["event_id"]
 
     assert (booking["status"], booking["failure_code"]) == ("FAILED", "card_declined")
     wait_until(
