@@ -251,10 +251,14 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
     if not result.granted:
         metrics.turned_away()
         count = len(result.taken)
+        if len(seat_ids) == 1:
+            which = "the seat you picked is"
+        elif count == 1:
+            which = "one of your seats is"
+        else:
+            which = f"{count} of your seats are"
         raise Conflict(
-            "Sorry, someone else got there first: "
-            f"{'one of your seats is' if count == 1 else f'{count} of your seats are'} no longer available. "
-            "Pick other seats and try again.",
+            f"Sorry, someone else got there first: {which} no longer available. Pick other seats and try again.",
             code="seats_unavailable",
             details={"unavailable_seat_ids": result.taken},
         )
