@@ -33,7 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.support import RESULTS, ROOT, percentile, setup_django, table
+from bench.support import RESULTS, ROOT, percentile, setup_django, stop_processes, table
 
 
 def free_port() -> int:
@@ -279,14 +279,7 @@ class FlashSale:
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL for any still running after 30 s."""
-        for process in self.processes.values():
-            process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_processes(self.processes.values())
 
     def delete_topics(self) -> None:
         """Delete this run's Kafka topics: stale partitions slow the broker down for later runs."""

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.flash_sale import free_port, process_tree_cpu
-from bench.support import RESULTS, ROOT
+from bench.support import RESULTS, ROOT, stop_processes
 
 if TYPE_CHECKING:
     import psycopg
@@ -289,14 +289,7 @@ broker={redis}/{broker}
 
     def stop(self) -> None:
         """SIGTERM web and worker (SIGKILL after 30 s); gunicorn and Celery stop their own children."""
-        for process in self.processes.values():
-            process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_processes(self.processes.values())
 
     def cpu_snapshot(self) -> dict[str, float]:
         """CPU seconds used so far by each process tree (gunicorn master and workers, Celery)."""
