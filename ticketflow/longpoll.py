@@ -25,9 +25,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from redis.exceptions import RedisError
+
+from ticketflow.seat_claims import redis_configured
 
 logger = logging.getLogger(__name__)
 
@@ -44,17 +45,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _redis_configured() -> bool:
-    return caches["default"].__class__.__module__.startswith("django_redis")
-
-
 def _last_key(channel: str) -> str:
     return f"{channel}:last"
 
 
 def announce(channel: str, value: str) -> None:
     """Wake the long polls waiting on ``channel`` (call after commit). Best effort."""
-    if not _redis_configured():
+    if not redis_configured():
         return
     from django_redis import get_redis_connection
 
@@ -67,9 +64,14 @@ def announce(channel: str, value: str) -> None:
         logger.warning("could not announce %s on %s: %s", value, channel, error)
 
 
+def waited(request: HttpRequest) -> bool:
+    """True for the second asking after a wait: answer with what there is, never wait again."""
+    return "HTTP_X_LONG_POLL_WAITED" in request.META
+
+
 def deferrable(request: HttpRequest) -> bool:
     """True when the middleware in front will do the waiting for this request."""
-    return "HTTP_X_LONG_POLL_SERVER" in request.META and "HTTP_X_LONG_POLL_WAITED" not in request.META
+    return "HTTP_X_LONG_POLL_SERVER" in request.META and not waited(request)
 
 
 def defer(response: HttpResponse, *, channel: str, seen: str, seconds: float) -> HttpResponse:
@@ -100,7 +102,7 @@ class LongPollMiddleware:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if _redis_configured():
+            if redis_configured():
                 changed = await _until_disconnect(receive, _changed(channel, seen, remaining))
                 if changed is None:
                     return  # the client left

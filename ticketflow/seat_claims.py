@@ -204,9 +204,14 @@ def clear() -> int:
     return int(store.delete(*keys)) if keys else 0
 
 
+def redis_configured() -> bool:
+    """True when the default cache is Redis (production, the real services); False embedded."""
+    return caches["default"].__class__.__module__.startswith("django_redis")
+
+
 def _store() -> Any:
     """The Redis client behind the default cache, or None on the embedded default."""
-    if not caches["default"].__class__.__module__.startswith("django_redis"):
+    if not redis_configured():
         return None
     from django_redis import get_redis_connection
 

@@ -145,7 +145,7 @@ class BookingDetailApi(APIView):
                     seen=seen,
                     seconds=wait,
                 )
-            if "HTTP_X_LONG_POLL_WAITED" not in request.META:
+            if not longpoll.waited(request):
                 status_feed.wait_for_change(booking_id, seen, wait)
                 booking = self._visible(request, booking_id)
         return Response(BookingOutput(booking).data)

@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import caches
 from redis.exceptions import RedisError
 
 from apps.bookings.models import Booking
 from ticketflow import longpoll
+from ticketflow.seat_claims import redis_configured
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def wait_for_new_version(booking_id: str, seen: str, timeout: float) -> None:
 
 def _wait(name: str, read: Callable[[], str | None], seen: str, timeout: float) -> None:
     deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
-    if caches["default"].__class__.__module__.startswith("django_redis"):
+    if redis_configured():
         try:
             _wait_on_redis(name, read, seen, deadline)
             return

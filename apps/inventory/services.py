@@ -137,22 +137,9 @@ def seats_hold(*, booking_id: str, event_id: str, seat_ids: Sequence[str]) -> st
     sale = SaleEvent.objects.filter(pk=event_id).first()
     hold_id = None
     try:
-        if sale is None:
+        if sale is None or not sale.on_sale_at(now):
             with db.atomic(_db()):
-                _fail(
-                    booking_id=booking_id,
-                    event_id=event_id,
-                    code="unknown_event",
-                    reason="We do not know this event.",
-                )
-        elif not sale.on_sale_at(now):
-            with db.atomic(_db()):
-                _fail(
-                    booking_id=booking_id,
-                    event_id=event_id,
-                    code="event_not_on_sale",
-                    reason="Tickets for this event are not on sale right now.",
-                )
+                _refuse_unsellable(booking_id=booking_id, event_id=event_id, sale=sale)
         else:
             hold_minutes = min(sale.hold_minutes, settings.HOLD_MAX_MINUTES)
             claim = seat_claims.claim(
@@ -302,21 +289,8 @@ def _decide(
     now: datetime,
 ) -> str | None:
     booking_id, event_id = request.booking_id, request.event_id
-    if sale is None:
-        _fail(
-            booking_id=booking_id,
-            event_id=event_id,
-            code="unknown_event",
-            reason="We do not know this event.",
-        )
-        return None
-    if not sale.on_sale_at(now):
-        _fail(
-            booking_id=booking_id,
-            event_id=event_id,
-            code="event_not_on_sale",
-            reason="Tickets for this event are not on sale right now.",
-        )
+    if sale is None or not sale.on_sale_at(now):
+        _refuse_unsellable(booking_id=booking_id, event_id=event_id, sale=sale)
         return None
     wanted = sorted(set(request.seat_ids))
     seats = [
@@ -358,6 +332,24 @@ def _settle_claims(request: HoldRequest, hold_id: str | None, sale: SaleEvent | 
             seat_ids=request.seat_ids,
             owner=request.booking_id,
             ttl_seconds=min(sale.hold_minutes, settings.HOLD_MAX_MINUTES) * 60,
+        )
+
+
+def _refuse_unsellable(*, booking_id: str, event_id: str, sale: SaleEvent | None) -> None:
+    """Answer a hold for an event inventory does not know, or that is not on sale now."""
+    if sale is None:
+        _fail(
+            booking_id=booking_id,
+            event_id=event_id,
+            code="unknown_event",
+            reason="We do not know this event.",
+        )
+    else:
+        _fail(
+            booking_id=booking_id,
+            event_id=event_id,
+            code="event_not_on_sale",
+            reason="Tickets for this event are not on sale right now.",
         )
 
 

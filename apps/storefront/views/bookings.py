@@ -181,7 +181,7 @@ def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpRespons
     seen = request.GET.get("v")
     wait = STATUS_WAIT_SECONDS if request.GET.get("wait") else 0
     waiting = booking.status in IN_FLIGHT or _awaiting_tickets(booking)
-    if wait and waiting and seen == str(booking.version):
+    if wait and waiting and seen == str(booking.version) and not longpoll.waited(request):
         if longpoll.deferrable(request):
             response = render(request, "storefront/_booking_status.html", booking_context(request, booking))
             return longpoll.defer(
