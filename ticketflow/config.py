@@ -38,6 +38,15 @@ class Environment(BaseSettings):
     ALLOWED_HOSTS: str = "localhost,127.0.0.1,[::1],testserver"
     CSRF_TRUSTED_ORIGINS: str = ""
     PUBLIC_BASE_URL: str = "http://localhost:8000"
+    NUM_PROXIES: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description=(
+            "Reverse proxies in front of the web process. Only that many X-Forwarded-For hops, and "
+            "X-Forwarded-Proto, are believed; 0 means the peer address is the client."
+        ),
+    )
 
     POSTGRES_HOST: str | None = None
     POSTGRES_PORT: int = Field(default=5432, ge=1, le=65535)

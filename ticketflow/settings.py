@@ -23,6 +23,8 @@ DEBUG = ENV.TICKETFLOW_ENV == "development"
 ALLOWED_HOSTS = [host.strip() for host in ENV.ALLOWED_HOSTS.split(",") if host.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in ENV.CSRF_TRUSTED_ORIGINS.split(",") if o.strip()]
 PUBLIC_BASE_URL = ENV.PUBLIC_BASE_URL.rstrip("/")
+# How many reverse proxies stand in front of us: forwarded headers are believed that far only.
+NUM_PROXIES = ENV.NUM_PROXIES
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -319,6 +321,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "ticketflow.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": "30/min", "register": "20/min", "booking": "60/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SIMPLE_JWT = {
