@@ -207,6 +207,13 @@ else:
             "LOCATION": "ticketflow",
         }
     }
+# Rate-limit counters (ticketflow.ratelimit) must be shared by every web process: Redis, or on
+# the embedded default a file cache they all read.
+CACHES["ratelimit"] = (
+    {**CACHES["default"], "KEY_PREFIX": "tf"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "ratelimit"}
+)
 
 # --- Events ---------------------------------------------------------------------------------
 
@@ -319,10 +326,18 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ticketflow.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": "30/min", "register": "20/min", "booking": "60/min"},
+    # Every throttle counts in ticketflow.ratelimit, shared with the pages; a view opts in by
+    # naming a ``throttle_scope`` from RATE_LIMITS.
+    "DEFAULT_THROTTLE_CLASSES": ["ticketflow.ratelimit.ScopedLimit"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": NUM_PROXIES,
 }
+
+# Requests per window, per scope (django-ratelimit's syntax: "30/m", "5/15m"), for the API
+# and the pages alike (ticketflow.ratelimit).
+RATE_LIMITS = {"login": "30/m", "register": "20/m", "booking": "60/m"}
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_CACHE_PREFIX = f"{REDIS_NAMESPACE}rl:"
 
 SIMPLE_JWT = {
     "SIGNING_KEY": ENV.JWT_SECRET or EMBEDDED_SECRET,
