@@ -61,7 +61,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=ticketflow.settings \
     TICKETFLOW_VAR=/app/var \
-    PORT=8000
+    PORT=8000 \
+    WEB_HOST=0.0.0.0
 
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app

@@ -29,6 +29,8 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
+from ticketflow.network import client_ip
+
 if TYPE_CHECKING:  # DRF imports its throttle classes while rest_framework.views loads
     from rest_framework.request import Request
 
@@ -50,22 +52,6 @@ class Verdict:
 
     allowed: bool
     retry_after: int = 0
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: the peer, or the hop the last of ``NUM_PROXIES`` proxies saw.
-
-    With ``NUM_PROXIES = n`` the trusted proxies each appended one address, so the client is
-    the n-th entry from the right; anything further left was written by the client itself.
-    """
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
-    proxies = settings.NUM_PROXIES
-    if not proxies:
-        return remote
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    if len(hops) < proxies:
-        return hops[0] if hops else remote
-    return hops[-proxies]
 
 
 def rate_for(scope: str) -> str:
