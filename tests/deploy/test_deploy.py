@@ -499,8 +499,10 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_non_root_user_with_a_healthchec
 
     assert instructions[0] == ("ARG", "PYTHON_IMAGE=python:3.11.14-slim-bookworm")
     assert stages == ["${PYTHON_IMAGE} AS builder", "${PYTHON_IMAGE} AS runtime"]
+    assert ("COPY", "requirements/runtime.lock ./") in instructions
     assert any(
-        k == "RUN" and "pip install ." in rest for k, rest in instructions[: len(instructions) - len(final)]
+        k == "RUN" and "pip install --require-hashes --requirement runtime.lock" in rest
+        for k, rest in instructions[: len(instructions) - len(final)]
     )
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in final
     assert [rest for keyword, rest in final if keyword == "USER"] == ["10001:10001"]
