@@ -241,6 +241,11 @@ TICKETFLOW_EVENTS = {
 # However long an event asks for, a hold never outlives this: unpaid seats go back on sale.
 HOLD_MAX_MINUTES = 30
 
+# One account may have at most this many bookings waiting for payment (PENDING or seats
+# held) across all events; each event also caps the seats one buyer has of it (catalog's
+# max_active_seats_per_buyer). Both are answered 409 at the door (docs/security.md).
+MAX_UNPAID_BOOKINGS_PER_BUYER = 5
+
 # --- Background work ------------------------------------------------------------------------
 
 if REDIS_URL:
