@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,7 +24,14 @@ from ticketflow import db
 from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.outbox import emit
-from ticketflow.messaging.schemas import Customer, PaymentRefundRequested, PaymentRequested, RefundReason
+from ticketflow.messaging.schemas import (
+    BookingCancelled,
+    BookingExpired,
+    Customer,
+    PaymentRefundRequested,
+    PaymentRequested,
+    RefundReason,
+)
 from ticketflow.messaging.topics import Topic
 
 WEBHOOK_SECRET = "whsec_test_ticketflow"
@@ -86,6 +94,27 @@ def request_refund(*, booking_id: str, reason_code: RefundReason = "booking_canc
             aggregate_id=booking_id,
             using="default",
         )
+
+
+def end_booking(*, booking_id: str, how: str = "expired") -> Envelope[Any]:
+    """Emit ``booking.expired`` or ``booking.cancelled`` the way the bookings context does."""
+    facts = {
+        "booking_id": booking_id,
+        "reference": "TF-TEST",
+        "event_id": "ev-1",
+        "event_name": "Concert",
+        "event_starts_at": datetime(2030, 1, 1, 20, tzinfo=UTC),
+        "venue_name": "Hall",
+        "customer": CUSTOMER,
+        "seat_ids": ["ev-1:A:1:1"],
+    }
+    payload: Any = (
+        BookingExpired(**facts)
+        if how == "expired"
+        else BookingCancelled(**facts, was_confirmed=False, refund_due=False, reason="cancelled")
+    )
+    with db.atomic("default"):
+        return emit(payload, aggregate_id=booking_id, using="default")
 
 
 def emitted(topic: Topic, *, booking_id: str) -> list[dict[str, Any]]:
