@@ -17,7 +17,8 @@ _reconciled = Counter(
 )
 _cancelled = Counter(
     "ticketflow_payments_intents_cancelled_total",
-    "Unfinished charges cancelled at the provider, by why: booking_expired, booking_cancelled, abandoned.",
+    "Unfinished charges cancelled at the provider, by why: booking_expired, booking_cancelled, "
+    "booking_ended (learnt after the charge was sent) or abandoned.",
     ["reason"],
 )
 _submit_failures = Counter(

@@ -309,7 +309,7 @@ def _cancel_pending(payment: Payment, *, reason: str) -> str:
     """Cancel a PENDING charge at its provider and settle it by the answer; what happened.
 
     ``cancelled`` (now FAILED), ``succeeded`` (it had already taken the money: SUCCEEDED is
-    announced and the booking saga refunds or re-seats it, see docs/payments.md),
+    announced and the booking saga refunds or re-seats it, see docs/api.md),
     ``still_pending`` (the provider is still processing) or ``mismatch``.
     """
     result = get_provider(payment.provider).cancel(
