@@ -275,6 +275,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "expire-overdue-holds": {"task": "bookings.expire_overdue_holds", "schedule": 10.0},
     "reconcile-seat-claims": {"task": "inventory.reconcile_seat_claims", "schedule": 60.0},
     "notifications-requeue-stuck": {"task": "notifications.requeue_stuck", "schedule": 60.0},
+    "payments-reconcile-pending": {"task": "payments.reconcile_pending", "schedule": 60.0},
     "prune-outbox-and-inbox": {"task": "messaging.prune", "schedule": 3600.0},
 }
 
