@@ -345,7 +345,7 @@ REST_FRAMEWORK = {
 
 # Requests per window, per scope (django-ratelimit's syntax: "30/m", "5/15m"), for the API
 # and the pages alike (ticketflow.ratelimit).
-RATE_LIMITS = {"login": "30/m", "register": "20/m", "booking": "60/m"}
+RATE_LIMITS = {"login": "30/m", "register": "20/m", "booking": "60/m", "payment_refresh": "30/m"}
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_CACHE_PREFIX = f"{REDIS_NAMESPACE}rl:"
 

@@ -18,7 +18,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.payments.exceptions import ProviderRejected, ProviderUnavailable
@@ -113,8 +112,7 @@ class PaymentDetailApi(APIView):
 class PaymentRefreshApi(APIView):
     """Ask the provider now where the payment stands (after 3-D Secure), instead of waiting for its webhook."""
 
-    throttle_classes = (ScopedRateThrottle,)
-    throttle_scope = "booking"
+    throttle_scope = "payment_refresh"
 
     @extend_schema(
         operation_id="payments_refresh",
