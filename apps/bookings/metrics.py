@@ -9,6 +9,10 @@ _turned_away = Counter(
     "ticketflow_bookings_turned_away_total",
     "Booking requests answered 409 at the door because a seat was already claimed or sold.",
 )
+_timed_out = Counter(
+    "ticketflow_bookings_timed_out_total",
+    "Bookings the sweep ended FAILED because they stayed PENDING too long (a lost saga event).",
+)
 _saga = Histogram(
     "ticketflow_booking_saga_seconds",
     "Time from a booking's request to its outcome (confirmed, failed, expired, cancelled).",
@@ -27,3 +31,7 @@ def finished(outcome: str, seconds: float) -> None:
 
 def turned_away() -> None:
     _turned_away.inc()
+
+
+def timed_out() -> None:
+    _timed_out.inc()
