@@ -755,7 +755,8 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
 
     Safe to run on several workers at once, and again: each booking is taken with SKIP
     LOCKED and re-checked under its lock, in its own transaction; a booking no longer
-    PENDING is left alone. Returns how many bookings it ended.
+    PENDING is left alone. The door's seat claims of a booking it ends are dropped (inventory's
+    rows still decide). Returns how many bookings it ended.
     """
     now = now or timezone.now()
     cutoff = now - settings.BOOKING_PENDING_TIMEOUT
@@ -784,7 +785,16 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
                 failure_reason=reason,
             )
             _emit(BookingFailed(**_facts(booking), reason_code="timed_out", reason=reason), booking)
-            db.on_commit(metrics.timed_out, using=_db())
+            event_id, seat_ids, owner = str(booking.event_id), list(booking.seat_ids), str(booking.id)
+
+            def after_commit(
+                event_id: str = event_id, seat_ids: list[str] = seat_ids, owner: str = owner
+            ) -> None:
+                # The door's claims would turn buyers away until the hold's length is up.
+                seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=owner)
+                metrics.timed_out()
+
+            db.on_commit(after_commit, using=_db())
             timed_out += 1
     if timed_out:
         logger.warning(
