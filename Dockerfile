@@ -19,17 +19,14 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /build
-# Only pyproject.toml decides this layer, so editing code does not reinstall dependencies:
-# `pip install .` runs against empty stand-ins of the three packages, then the project's own
-# distribution is removed again. The real code is copied to /app in the runtime stage and
-# run from there (templates/ and static/ sit beside the packages, as in the repository).
-# Every dependency ships manylinux wheels, so no compiler is needed.
-COPY pyproject.toml ./
-RUN mkdir ticketflow apps relay \
-    && touch README.md ticketflow/__init__.py apps/__init__.py relay/__init__.py \
-    && pip install --upgrade pip \
-    && pip install . \
-    && pip uninstall --yes ticketflow
+# Only the lock file decides this layer, so editing code does not reinstall dependencies. It
+# pins every release with its hashes (make lock writes it from pyproject.toml), so the image
+# holds exactly what CI tested. The code is copied to /app in the runtime stage and run from
+# there (templates/ and static/ sit beside the packages, as in the repository). Every
+# dependency ships manylinux wheels, so no compiler is needed.
+COPY requirements/runtime.lock ./
+RUN pip install --upgrade pip \
+    && pip install --require-hashes --requirement runtime.lock
 
 # --- runtime --------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -61,7 +58,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=ticketflow.settings \
     TICKETFLOW_VAR=/app/var \
-    PORT=8000
+    PORT=8000 \
+    WEB_HOST=0.0.0.0
 
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app

@@ -7,16 +7,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-# The installed set is keyed on pyproject.toml: editing it reinstalls, nothing else does.
-DEPS_HASH := $(shell sha1sum pyproject.toml | cut -c1-12)
+# What gets installed is what the lock files pin, with their hashes (make lock writes them
+# from pyproject.toml). The installed set is keyed on them: editing a lock reinstalls.
+RUNTIME_LOCK := requirements/runtime.lock
+DEV_LOCK := requirements/dev.lock
+DEPS_HASH := $(shell cat $(RUNTIME_LOCK) $(DEV_LOCK) pyproject.toml | sha1sum | cut -c1-12)
 RUNTIME_STAMP := $(VENV)/.runtime-$(DEPS_HASH)
 DEV_STAMP := $(VENV)/.dev-$(DEPS_HASH)
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet
 # Variables that select real services; cleared for the embedded default.
 SERVICE_VARS := POSTGRES_HOST POSTGRES_DOCUMENTS_DB MONGO_URI MONGO_HOST REDIS_URL KAFKA_BOOTSTRAP_SERVERS \
 	SMTP_HOST STRIPE_SECRET_KEY STRIPE_API_BASE
 EMBEDDED := env $(addprefix -u ,$(SERVICE_VARS))
 
-.PHONY: help run test services services-down chromium lint format e2e bench bench-pretix clean
+.PHONY: help run test services services-down chromium lint format e2e bench bench-pretix clean lock audit
 
 help:
 	@echo "make run    - the whole product on the embedded default (SQLite, in-process events), PORT=$(PORT)"
@@ -25,18 +29,33 @@ help:
 	@echo "make bench  - benchmarks against the real services (see docs/benchmarks.md)"
 	@echo "make bench-pretix - the same flash sale against pretix and TicketFlow, side by side (BENCH_ARGS=...)"
 	@echo "make services / services-down - start or stop the local real services (deploy/local)"
+	@echo "make lock   - re-resolve requirements/*.lock from pyproject.toml; make audit - check them for known vulnerabilities"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e .
+$(RUNTIME_STAMP): $(RUNTIME_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --require-hashes -r $(RUNTIME_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.runtime-* && touch $@
 
-$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(DEV_STAMP): $(DEV_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.dev-* $(VENV)/.runtime-* && touch $@ $(RUNTIME_STAMP)
+
+# Re-resolve both lock files from pyproject.toml (after changing a dependency there).
+$(BIN)/uv: | $(VENV)/bin/python
+	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
+
+lock: | $(BIN)/uv
+	$(UV_COMPILE) -o $(RUNTIME_LOCK)
+	$(UV_COMPILE) --extra dev -o $(DEV_LOCK)
+
+# Known vulnerabilities in what the dev lock pins (a superset of the runtime lock).
+audit: $(DEV_STAMP)
+	$(BIN)/python scripts/audit-dependencies $(DEV_LOCK)
 
 run: $(RUNTIME_STAMP)
 	@mkdir -p var/prometheus && rm -f var/prometheus/*.db
@@ -69,7 +88,7 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(DEV_STAMP) services chromium lint
+test: $(DEV_STAMP) services chromium lint audit
 	source deploy/local/env.sh && KAFKA_NAMESPACE="test$$$$-" TICKETFLOW_ENV=test \
 		$(BIN)/pytest -m "not embedded_only" $(PYTEST_ARGS)
 	$(EMBEDDED) TICKETFLOW_ENV=test TICKETFLOW_VAR=$(CURDIR)/var/embedded-test \

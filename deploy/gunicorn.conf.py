@@ -4,7 +4,9 @@ import os
 
 from prometheus_client import multiprocess
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Loopback unless told otherwise: a laptop's `make run` is not served to its network. The image
+# sets WEB_HOST=0.0.0.0, since a container is reached through its published port.
+bind = f"{os.environ.get('WEB_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # ASGI (uvicorn) workers: a long poll waiting for its booking holds a coroutine, not a
 # thread, so a flash sale's waiting buyers cost no worker capacity. Sync views still run,

@@ -12,6 +12,10 @@ missing or malformed variable stops start-up with a message that names it.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
+import time
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -22,7 +26,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
+# Published in this repository, so never a signing key anywhere: a token or cookie signed with
+# it proves nothing. Production refuses it; the embedded default uses local_secret() instead.
 EMBEDDED_SECRET = "embedded-development-secret-not-for-production"  # noqa: S105
+
+# Words that mark a value copied from .env.example or a tutorial rather than generated.
+_PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secret-key", "not-for-production")
 
 
 class Environment(BaseSettings):
@@ -38,6 +47,14 @@ class Environment(BaseSettings):
     ALLOWED_HOSTS: str = "localhost,127.0.0.1,[::1],testserver"
     CSRF_TRUSTED_ORIGINS: str = ""
     PUBLIC_BASE_URL: str = "http://localhost:8000"
+    HTTPS_REDIRECT: bool = Field(
+        default=True,
+        description="In production, redirect plain HTTP to HTTPS (off only for a local plain-HTTP stack).",
+    )
+    METRICS_ALLOWED_NETWORKS: str = Field(
+        default="127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+        description="In production, the networks /metrics and detailed /health answer (Prometheus, probes).",
+    )
     NUM_PROXIES: int = Field(
         default=0,
         ge=0,
@@ -188,9 +205,63 @@ class Environment(BaseSettings):
         if self.STRIPE_SECRET_KEY and not self.STRIPE_WEBHOOK_SECRET:
             missing.append("STRIPE_WEBHOOK_SECRET")
         for name, value in (("DJANGO_SECRET_KEY", self.DJANGO_SECRET_KEY), ("JWT_SECRET", self.JWT_SECRET)):
-            if value and len(value) < 32:
-                missing.append(f"{name} (must be at least 32 characters)")
+            problem = weak_secret(value, min_length=32) if value else None
+            if problem:
+                missing.append(f"{name} ({problem})")
+        passwords = {
+            "POSTGRES_PASSWORD": self.POSTGRES_PASSWORD,
+            "REDIS_PASSWORD": self.REDIS_PASSWORD,
+            "MONGO_INITDB_ROOT_PASSWORD": self.MONGO_INITDB_ROOT_PASSWORD,
+            "SMTP_PASSWORD": self.SMTP_PASSWORD,
+            "STRIPE_WEBHOOK_SECRET": self.STRIPE_WEBHOOK_SECRET,
+        }
+        for name, value in passwords.items():
+            problem = weak_secret(value, min_length=12) if value else None
+            if problem:
+                missing.append(f"{name} ({problem})")
+        for name, value in (
+            ("MONGO_URI", self.MONGO_URI),
+            ("SMTP_USER", self.SMTP_USER),
+            ("STRIPE_SECRET_KEY", self.STRIPE_SECRET_KEY),
+        ):
+            if value and any(marker in value.lower() for marker in _PLACEHOLDER_MARKERS):
+                missing.append(f"{name} (a placeholder: set the real value)")
         return missing
+
+
+def weak_secret(value: str, *, min_length: int) -> str | None:
+    """Why ``value`` is no secret (a placeholder, too short, too few distinct characters), or None."""
+    lowered = value.lower()
+    if value == EMBEDDED_SECRET or any(marker in lowered for marker in _PLACEHOLDER_MARKERS):
+        return "a placeholder: generate a real one"
+    if len(value) < min_length:
+        return f"must be at least {min_length} characters"
+    if len(set(value)) < min(12, min_length // 2):
+        return "too little entropy: generate a random one"
+    return None
+
+
+def local_secret(var_dir: Path, purpose: str) -> str:
+    """A random key for this checkout, kept in ``var_dir/secret.key`` (created once, mode 0600).
+
+    The embedded default signs sessions and tokens with it, so a key nobody else knows protects
+    even a laptop install; each ``purpose`` (Django, JWT) gets its own key derived from it.
+    """
+    path = var_dir / "secret.key"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    root = ""
+    for _ in range(100):  # another process may have created the file and not written it yet
+        root = path.read_text().strip()
+        if root:
+            break
+        time.sleep(0.01)
+    return hashlib.sha256(f"{purpose}:{root}".encode()).hexdigest()
 
 
 def load_environment() -> Environment:
@@ -207,7 +278,7 @@ def load_environment() -> Environment:
         missing = environment.missing_for_production()
         if missing:
             raise ImproperlyConfigured(
-                "TicketFlow cannot start in production mode; set these environment variables: "
+                "TicketFlow cannot start in production mode; set or fix these environment variables: "
                 + ", ".join(missing)
             )
     return environment

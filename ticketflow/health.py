@@ -1,6 +1,7 @@
 """``GET /health``: does each dependency answer?
 
-200 with every check "up", or 503 naming what is down. Each check is bounded by its
+200 with every check "up", or 503 naming what is down. In production only callers on the
+internal networks (``METRICS_ALLOWED_NETWORKS``) get the details; the public gets the status. Each check is bounded by its
 client's timeout (PostgreSQL connect_timeout, Redis socket timeout, Kafka 3 s), so a dead
 dependency makes the endpoint slow, never hung.
 """
@@ -18,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ticketflow.messaging.transports import get_transport
+from ticketflow.network import internal_caller
 
 
 def _database(alias: str) -> Callable[[], str]:
@@ -78,7 +80,10 @@ def run_checks() -> dict[str, dict[str, object]]:
 def health(request: HttpRequest) -> JsonResponse:
     checks = run_checks()
     down = sorted(name for name, result in checks.items() if result["status"] != "up")
-    body: dict[str, object] = {"status": "down" if down else "up", "checks": checks}
-    if down:
-        body["failing"] = down
+    body: dict[str, object] = {"status": "down" if down else "up"}
+    # The public hears up or down; probes and operators on the internal networks hear why.
+    if internal_caller(request):
+        body["checks"] = checks
+        if down:
+            body["failing"] = down
     return JsonResponse(body, status=503 if down else 200)

@@ -2,7 +2,8 @@
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set (``make run`` sets it), the relay, consumers and
 workers started on this machine write their samples there and this view merges them;
-otherwise it serves this process's registry. Outbox backlog is measured on each scrape, as
+otherwise it serves this process's registry. In production it answers only the internal
+networks (``METRICS_ALLOWED_NETWORKS``): to anyone else it does not exist. Outbox backlog is measured on each scrape, as
 are the gauges of ``settings.METRICS_COLLECTORS`` (dotted paths of collector classes, so the
 contexts can export what they read from their database without this module importing them).
 """
@@ -21,6 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from ticketflow.messaging.outbox import OutboxStore
+from ticketflow.network import internal_caller
 
 
 class OutboxCollector(Collector):
@@ -55,7 +57,7 @@ def _scrape_collector(path: str) -> Collector:
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not settings.PROMETHEUS_ENABLED:
+    if not settings.PROMETHEUS_ENABLED or not internal_caller(request):
         raise Http404
     if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()

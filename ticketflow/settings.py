@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from ticketflow.config import EMBEDDED_SECRET, load_environment
+from ticketflow.config import load_environment, local_secret
 from ticketflow.routers import ContextRouter, KernelRouter, PlatformRouter
 
 ENV = load_environment()
@@ -18,7 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = (ENV.TICKETFLOW_VAR or BASE_DIR / "var").resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = ENV.DJANGO_SECRET_KEY or EMBEDDED_SECRET
+SECRET_KEY = ENV.DJANGO_SECRET_KEY or local_secret(VAR_DIR, "django")
+TICKETFLOW_ENV = ENV.TICKETFLOW_ENV
 DEBUG = ENV.TICKETFLOW_ENV == "development"
 ALLOWED_HOSTS = [host.strip() for host in ENV.ALLOWED_HOSTS.split(",") if host.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in ENV.CSRF_TRUSTED_ORIGINS.split(",") if o.strip()]
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ticketflow.observability.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -207,6 +210,13 @@ else:
             "LOCATION": "ticketflow",
         }
     }
+# Rate-limit counters (ticketflow.ratelimit) must be shared by every web process: Redis, or on
+# the embedded default a file cache they all read.
+CACHES["ratelimit"] = (
+    {**CACHES["default"], "KEY_PREFIX": "tf"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "ratelimit"}
+)
 
 # --- Events ---------------------------------------------------------------------------------
 
@@ -230,6 +240,11 @@ TICKETFLOW_EVENTS = {
 
 # However long an event asks for, a hold never outlives this: unpaid seats go back on sale.
 HOLD_MAX_MINUTES = 30
+
+# One account may have at most this many bookings waiting for payment (PENDING or seats
+# held) across all events; each event also caps the seats one buyer has of it (catalog's
+# max_active_seats_per_buyer). Both are answered 409 at the door (docs/security.md).
+MAX_UNPAID_BOOKINGS_PER_BUYER = 5
 
 # --- Background work ------------------------------------------------------------------------
 
@@ -285,6 +300,7 @@ TICKETFLOW_SWEEPS_IN_WORKERS = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     **{name: {"task": name, "schedule": sweep["every"]} for name, sweep in TICKETFLOW_SWEEPS.items()},
     "reconcile-seat-claims": {"task": "inventory.reconcile_seat_claims", "schedule": 60.0},
+    "payments-reconcile-pending": {"task": "payments.reconcile_pending", "schedule": 60.0},
     "prune-outbox-and-inbox": {"task": "messaging.prune", "schedule": 3600.0},
 }
 # A booking still PENDING this long after its request lost its booking.initiated or its
@@ -343,22 +359,31 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The browsable API is a development aid; production answers JSON only.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        *([] if ENV.production else ["rest_framework.renderers.BrowsableAPIRenderer"]),
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "ticketflow.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ticketflow.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": "30/min", "register": "20/min", "booking": "60/min"},
+    # Every throttle counts in ticketflow.ratelimit, shared with the pages; a view opts in by
+    # naming a ``throttle_scope`` from RATE_LIMITS.
+    "DEFAULT_THROTTLE_CLASSES": ["ticketflow.ratelimit.ScopedLimit"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": NUM_PROXIES,
 }
 
+# Requests per window, per scope (django-ratelimit's syntax: "30/m", "5/15m"), for the API
+# and the pages alike (ticketflow.ratelimit).
+RATE_LIMITS = {"login": "30/m", "register": "20/m", "booking": "60/m"}
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_CACHE_PREFIX = f"{REDIS_NAMESPACE}rl:"
+
 SIMPLE_JWT = {
-    "SIGNING_KEY": ENV.JWT_SECRET or EMBEDDED_SECRET,
+    "SIGNING_KEY": ENV.JWT_SECRET or local_secret(VAR_DIR, "jwt"),
     "ALGORITHM": "HS256",
     "ACCESS_TOKEN_LIFETIME": timedelta(hours=ENV.JWT_EXPIRY_HOURS),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
@@ -372,13 +397,20 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sell and manage event tickets without overselling.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # In production the schema and its docs page are for staff only.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAdminUser" if ENV.production else "rest_framework.permissions.AllowAny"
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Served from the drf-spectacular-sidecar package: the docs page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # A ticket's status reads the same in the booking API and at the door: one enum.
-    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "apps.checkin.models.TicketStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "apps.checkin.models.TicketStatus",
+        "EventStatusEnum": "apps.catalog.models.EventStatus",
+    },
 }
 
 # --- Internationalisation, static files -----------------------------------------------------
@@ -411,10 +443,51 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if ENV.production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = ENV.HTTPS_REDIRECT
+    # Probes and Prometheus speak plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+# X-Forwarded-Proto is a client's to forge unless a proxy we trust overwrites it.
+if NUM_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Where /metrics and the detailed /health answer in production; anywhere else in development.
+METRICS_ALLOWED_NETWORKS = (
+    [network.strip() for network in ENV.METRICS_ALLOWED_NETWORKS.split(",") if network.strip()]
+    if ENV.production
+    else []
+)
+
+# A Content Security Policy (django-csp): our own scripts and styles only, plus what Stripe.js
+# needs on the checkout page (its script, its frames, its API). Reported, not enforced, while
+# DEBUG is on, so Django's debug pages keep their inline styles.
+_STRIPE = ["https://js.stripe.com", "https://*.js.stripe.com"]
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *_STRIPE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https://*.stripe.com"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", "https://api.stripe.com"],
+        "frame-src": [*_STRIPE, "https://hooks.stripe.com"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if DEBUG:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # --- Observability --------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -21,7 +20,6 @@ class RegisterApi(BrowsableForm, APIView):
 
     permission_classes = (AllowAny,)
     authentication_classes = ()
-    throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "register"
 
     @extend_schema(request=RegisterInput, responses={201: UserOutput})
@@ -37,7 +35,6 @@ class LoginApi(BrowsableForm, TokenObtainPairView):
 
     serializer_class = LoginInput
     authentication_classes = ()
-    throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "login"
 
 

@@ -11,7 +11,6 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.bookings import selectors, services, status_feed
@@ -66,7 +65,6 @@ def _idempotency_key(request: Request) -> str | None:
 class BookingCreateApi(BrowsableForm, APIView):
     """Start a booking: 202 with the booking PENDING; follow it at /api/bookings/{id}."""
 
-    throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "booking"
 
     @extend_schema(request=BookingInput, responses={202: BookingOutput}, parameters=[IDEMPOTENCY_KEY])

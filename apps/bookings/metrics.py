@@ -7,7 +7,9 @@ from prometheus_client import Counter, Histogram
 _entered = Counter("ticketflow_bookings_total", "Bookings that entered each state.", ["state"])
 _turned_away = Counter(
     "ticketflow_bookings_turned_away_total",
-    "Booking requests answered 409 at the door because a seat was already claimed or sold.",
+    "Booking requests answered 409 at the door, with nothing written, by reason (the error code): "
+    "a seat already claimed or sold, or a purchase limit the buyer reached.",
+    ["reason"],
 )
 _timed_out = Counter(
     "ticketflow_bookings_timed_out_total",
@@ -20,6 +22,16 @@ _saga = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
 )
 
+# Every reason the door gives, so each series exists (at zero) before its first refusal.
+TURNED_AWAY_REASONS = (
+    "seats_unavailable",
+    "purchase_limit_reached",
+    "too_many_unpaid_bookings",
+    "booking_in_progress",
+)
+for _reason in TURNED_AWAY_REASONS:
+    _turned_away.labels(_reason)
+
 
 def entered(state: str) -> None:
     _entered.labels(state).inc()
@@ -29,8 +41,9 @@ def finished(outcome: str, seconds: float) -> None:
     _saga.labels(outcome).observe(seconds)
 
 
-def turned_away() -> None:
-    _turned_away.inc()
+def turned_away(reason: str) -> None:
+    """Count one request refused at the door; ``reason`` is one of :data:`TURNED_AWAY_REASONS`."""
+    _turned_away.labels(reason).inc()
 
 
 def timed_out() -> None:

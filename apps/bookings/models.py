@@ -31,6 +31,9 @@ class BookableEvent(models.Model):
     sale_ends_at = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3)
     max_seats_per_booking = models.PositiveSmallIntegerField()
+    max_active_seats_per_buyer = models.PositiveIntegerField(
+        null=True, blank=True, help_text="As the organiser set it; empty for the default."
+    )
     hold_minutes = models.PositiveSmallIntegerField()
     layout = models.JSONField()
     revision = models.PositiveIntegerField()
@@ -40,6 +43,11 @@ class BookableEvent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def active_seats_limit(self) -> int:
+        """The most seats one buyer may have at once: the organiser's, or two bookings' worth."""
+        return self.max_active_seats_per_buyer or self.max_seats_per_booking * 2
 
 
 class BookingStatus(models.TextChoices):
@@ -52,6 +60,10 @@ class BookingStatus(models.TextChoices):
 
 
 TERMINAL = frozenset({BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.CANCELLED})
+UNPAID = frozenset({BookingStatus.PENDING, BookingStatus.SEATS_LOCKED})
+"""Bookings that keep seats from others without having paid for them."""
+ACTIVE = UNPAID | {BookingStatus.CONFIRMED}
+"""Bookings whose seats count against the buyer's purchase limit."""
 
 
 class Booking(models.Model):
@@ -113,6 +125,25 @@ class Booking(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+
+class BuyerAdmission(models.Model):
+    """One row per buyer, locked while a booking of theirs is admitted.
+
+    Counting a buyer's active seats and then inserting their booking is check-then-act
+    unless one buyer's requests take turns. They queue on this row (an upsert locks it for
+    the rest of the transaction), so two of them never count at once, while different
+    buyers never wait for each other.
+    """
+
+    user_id = models.UUIDField(primary_key=True)
+    last_admitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "bookings_buyer_admission"
+
+    def __str__(self) -> str:
+        return str(self.user_id)
 
 
 class BookingStep(models.Model):

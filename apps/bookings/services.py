@@ -18,15 +18,25 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
-from django.db import IntegrityError
-from django.db.models import F
+from django.db import OperationalError
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.bookings import metrics, status_feed
-from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep, BookingTicket
+from apps.bookings.models import (
+    ACTIVE,
+    TERMINAL,
+    UNPAID,
+    BookableEvent,
+    Booking,
+    BookingStatus,
+    BookingStep,
+    BookingTicket,
+    BuyerAdmission,
+)
 from ticketflow import db, seat_claims
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
@@ -59,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 PAYMENT_METHOD = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout gave up waiting
 IDEMPOTENT_BOOKINGS = uuid.UUID("6f1c4d2e-8a57-4b0e-9d3f-2c7a1e5b9f04")  # namespace of keyed booking ids
 
 
@@ -81,6 +92,7 @@ def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         "sale_ends_at": snapshot.sale_ends_at,
         "currency": snapshot.currency,
         "max_seats_per_booking": snapshot.max_seats_per_booking,
+        "max_active_seats_per_buyer": snapshot.max_active_seats_per_buyer,
         "hold_minutes": snapshot.hold_minutes,
         "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
         "revision": snapshot.revision,
@@ -169,11 +181,22 @@ def booking_create(
 ) -> tuple[Booking, bool]:
     """Start a booking (PENDING) and ask inventory for the seats; returns (booking, created).
 
-    Admission comes first: every seat is claimed at the door, all or none, through
-    inventory's claim port. A buyer who cannot have them gets a :class:`Conflict`
-    (``seats_unavailable``, with the seat ids) and nothing is written. With an
-    ``idempotency_key``, asking again returns the same booking instead of a second one;
-    the same key with a different request is a :class:`Conflict`.
+    Admission comes first, and a buyer turned away gets a :class:`Conflict` with nothing
+    written and no seat kept from anyone:
+
+    * ``purchase_limit_reached`` when the buyer's active seats for the event (pending, held
+      or bought) plus these would exceed the event's limit (details: ``limit``, ``active``,
+      ``requested``); ``too_many_unpaid_bookings`` when the buyer already has
+      ``MAX_UNPAID_BOOKINGS_PER_BUYER`` bookings waiting for payment, across events
+      (details: ``limit``, ``unpaid``). Both are decided under the buyer's admission lock
+      (:class:`BuyerAdmission`), so racing requests of one buyer never pass them together.
+    * ``seats_unavailable`` (with the seat ids) when inventory's claim port says someone
+      else holds a seat; every seat is claimed at the door, all or none.
+    * ``booking_in_progress`` when the buyer's other bookings kept the lock too long.
+
+    With an ``idempotency_key``, asking again returns the same booking instead of a second
+    one, and never counts against a limit twice; the same key with a different request is a
+    :class:`Conflict`.
     """
     fingerprint = _fingerprint(event_id, seat_ids, payment_method)
     if idempotency_key is not None:
@@ -181,10 +204,24 @@ def booking_create(
         if existing is not None:
             return existing, False
     event = _validate(event_id=event_id, seat_ids=seat_ids, payment_method=payment_method)
+    # A first look without the lock: a buyer already at a limit claims nothing, so a hoarder
+    # hammering the door never keeps a seat from anyone, not even for a moment.
+    if refusal := _limit_refusal(event, user_id=buyer.user_id, seat_ids=seat_ids):
+        if idempotency_key is not None and (existing := _by_key(buyer.user_id, idempotency_key, fingerprint)):
+            return existing, False  # a copy of this request got in since the look above
+        _turn_away(refusal, user_id=buyer.user_id, event=event)
     booking_id = _booking_id(buyer.user_id, idempotency_key)
     _admit(event, booking_id=booking_id, seat_ids=seat_ids)
     try:
         with db.atomic(_db()):
+            _take_turn(buyer.user_id)
+            if idempotency_key is not None:
+                existing = _by_key(buyer.user_id, idempotency_key, fingerprint)
+                if existing is not None:
+                    # Its first copy got in while this one waited; the claims are that booking's.
+                    return existing, False
+            if refusal := _limit_refusal(event, user_id=buyer.user_id, seat_ids=seat_ids):
+                _turn_away(refusal, user_id=buyer.user_id, event=event)
             booking = Booking.objects.create(
                 id=booking_id,
                 reference=_reference(),
@@ -213,15 +250,10 @@ def booking_create(
                 using=_db(),
             )
             db.on_commit(lambda: metrics.entered(BookingStatus.PENDING), using=_db())
-    except IntegrityError:
-        # The same Idempotency-Key raced in twice; the unique index let one through. Both
-        # copies claimed for the same booking id, so the claims are the winner's to keep.
-        if idempotency_key is not None and (existing := _by_key(buyer.user_id, idempotency_key, fingerprint)):
-            return existing, False
-        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
-        raise
     except BaseException:
-        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=booking_id)
+        # Refused or failed: this request wrote nothing, so its claims go. Two copies of one
+        # idempotent request take turns above, so the one that got in keeps the claims.
+        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=str(booking_id))
         raise
     return booking, True
 
@@ -249,7 +281,7 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
         event_id=str(event.event_id), seat_ids=seat_ids, owner=str(booking_id), ttl_seconds=hold_seconds
     )
     if not result.granted:
-        metrics.turned_away()
+        metrics.turned_away("seats_unavailable")
         count = len(result.taken)
         if len(seat_ids) == 1:
             which = "the seat you picked is"
@@ -262,6 +294,88 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
             code="seats_unavailable",
             details={"unavailable_seat_ids": result.taken},
         )
+
+
+def _take_turn(user_id: str) -> None:
+    """Lock the buyer's admission row until the transaction ends, creating it the first time.
+
+    One upsert does both (``INSERT ... ON CONFLICT DO UPDATE`` locks the row it updates). On
+    the embedded default SQLite's IMMEDIATE transactions already take turns. A buyer whose
+    own requests keep the row past the lock timeout is told to wait (409
+    ``booking_in_progress``) rather than answered 500.
+    """
+    try:
+        BuyerAdmission.objects.bulk_create(
+            [BuyerAdmission(user_id=user_id, last_admitted_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["user_id"],
+            update_fields=["last_admitted_at"],
+        )
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        metrics.turned_away("booking_in_progress")
+        raise Conflict(
+            "Another booking of yours is being placed right now. Wait for it, then try again.",
+            code="booking_in_progress",
+        ) from None
+
+
+def _limit_refusal(event: BookableEvent, *, user_id: str, seat_ids: Sequence[str]) -> Conflict | None:
+    """The refusal due if this booking would take the buyer over a purchase limit, else None.
+
+    Counts the buyer's active bookings (PENDING, SEATS_LOCKED, CONFIRMED) in the database,
+    which is the source of truth: a booking that ends stops counting the moment its status
+    changes, with nothing to reconcile. Decisive only under :func:`_take_turn`'s lock.
+    """
+    rows = (
+        Booking.objects.filter(user_id=user_id, status__in=ACTIVE)
+        .filter(Q(event_id=event.event_id) | Q(status__in=UNPAID))
+        .values_list("event_id", "status", "seat_ids")
+    )
+    active = unpaid = 0
+    for booked_event_id, status, booked_seats in rows:
+        if booked_event_id == event.event_id:
+            active += len(booked_seats)
+        if status in UNPAID:
+            unpaid += 1
+    limit, requested = event.active_seats_limit, len(seat_ids)
+    if active + requested > limit:
+        left = max(limit - active, 0)
+        if left:
+            advice = f"you can book {left} more seat{'s' * (left != 1)}"
+        else:
+            advice = "cancel one of your bookings to choose other seats"
+        return Conflict(
+            f"Each buyer may have at most {limit} seats for this event and you already have {active}: {advice}.",
+            code="purchase_limit_reached",
+            details={"limit": limit, "active": active, "requested": requested},
+        )
+    cap = settings.MAX_UNPAID_BOOKINGS_PER_BUYER
+    if unpaid >= cap:
+        return Conflict(
+            f"You have {unpaid} bookings waiting for payment, the most one buyer may have at once. "
+            "Pay for or cancel one of them (or let its hold run out) before you book again.",
+            code="too_many_unpaid_bookings",
+            details={"limit": cap, "unpaid": unpaid},
+        )
+    return None
+
+
+def _turn_away(refusal: Conflict, *, user_id: str, event: BookableEvent) -> NoReturn:
+    """Count and log a buyer refused for a purchase limit, then raise the refusal."""
+    metrics.turned_away(refusal.code)
+    logger.warning(
+        "booking refused: %s",
+        refusal.code,
+        extra={
+            "user_id": user_id,
+            "event_id": str(event.event_id),
+            "refusal": refusal.code,
+            **refusal.details,
+        },
+    )
+    raise refusal
 
 
 def _by_key(user_id: str, key: str, fingerprint: str) -> Booking | None:

@@ -131,7 +131,8 @@ class EventForm(forms.ModelForm):
         model = Event
         fields = (
             "venue", "name", "description", "starts_at", "ends_at", "currency", "prices",
-            "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "hold_minutes",
+            "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "max_active_seats_per_buyer",
+            "hold_minutes",
         )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -153,6 +154,7 @@ class EventForm(forms.ModelForm):
             sale_starts_at=data.get("sale_starts_at"),
             sale_ends_at=data.get("sale_ends_at"),
             max_seats_per_booking=data["max_seats_per_booking"],
+            max_active_seats_per_buyer=data.get("max_active_seats_per_buyer"),
             hold_minutes=data["hold_minutes"],
         )
 

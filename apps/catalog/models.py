@@ -60,6 +60,14 @@ class Event(models.Model):
     sale_starts_at = models.DateTimeField(null=True, blank=True)
     sale_ends_at = models.DateTimeField(null=True, blank=True)
     max_seats_per_booking = models.PositiveSmallIntegerField(default=10)
+    max_active_seats_per_buyer = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The most seats one buyer may have at once for this event (pending, held or bought). "
+            "Leave empty for twice the seats per booking."
+        ),
+    )
     hold_minutes = models.PositiveSmallIntegerField(
         default=10, help_text="How long seats stay held while the buyer pays."
     )

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from apps.catalog.layout import LayoutError, parse_layout_text, validate_layout
 from apps.catalog.models import Event, EventStatus, Venue
-from apps.catalog.services import EventDetails
+from apps.catalog.services import MAX_ACTIVE_SEATS_PER_BUYER, EventDetails
 from ticketflow.values import decimal_amount
 
 
@@ -90,7 +90,7 @@ class EventOutput(serializers.ModelSerializer):
         fields = (
             "id", "name", "description", "venue", "starts_at", "ends_at", "status", "on_sale",
             "currency", "prices", "sale_starts_at", "sale_ends_at", "max_seats_per_booking",
-            "hold_minutes", "published_at", "created_at", "updated_at",
+            "max_active_seats_per_buyer", "hold_minutes", "published_at", "created_at", "updated_at",
         )  # fmt: skip
 
     @extend_schema_field(PriceOutput(many=True))
@@ -124,6 +124,9 @@ class EventInput(serializers.Serializer):
     sale_starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     sale_ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     max_seats_per_booking = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    max_active_seats_per_buyer = serializers.IntegerField(
+        min_value=1, max_value=MAX_ACTIVE_SEATS_PER_BUYER, required=False, allow_null=True, default=None
+    )
     hold_minutes = serializers.IntegerField(min_value=1, max_value=60, default=10)
     status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
 

@@ -25,6 +25,9 @@ from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import EventCreated, EventUpdated, SeatLayout
 
+# The most an organiser may let one buyer hold of an event (``max_active_seats_per_buyer``).
+MAX_ACTIVE_SEATS_PER_BUYER = 10_000
+
 
 def _db() -> str:
     return db.alias_for("catalog")
@@ -109,6 +112,7 @@ class EventDetails:
     sale_starts_at: datetime | None = None
     sale_ends_at: datetime | None = None
     max_seats_per_booking: int = 10
+    max_active_seats_per_buyer: int | None = None
     hold_minutes: int = 10
 
 
@@ -133,6 +137,12 @@ def _check_details(details: EventDetails, venue: Venue, *, new: bool) -> None:
         errors["currency"] = ["Use a three-letter ISO 4217 code such as EUR."]
     if not 1 <= details.max_seats_per_booking <= 100:
         errors["max_seats_per_booking"] = ["Allow between 1 and 100 seats per booking."]
+    limit = details.max_active_seats_per_buyer
+    if limit is not None and not details.max_seats_per_booking <= limit <= MAX_ACTIVE_SEATS_PER_BUYER:
+        errors["max_active_seats_per_buyer"] = [
+            f"Allow one buyer at least the seats of one booking ({details.max_seats_per_booking}) "
+            f"and at most {MAX_ACTIVE_SEATS_PER_BUYER}; leave it empty for twice the seats per booking."
+        ]
     if not 1 <= details.hold_minutes <= settings.HOLD_MAX_MINUTES:
         errors["hold_minutes"] = [f"Hold seats between 1 and {settings.HOLD_MAX_MINUTES} minutes."]
     bad_prices = [
@@ -268,6 +278,7 @@ def _details_of(event: Event) -> EventDetails:
         sale_starts_at=event.sale_starts_at,
         sale_ends_at=event.sale_ends_at,
         max_seats_per_booking=event.max_seats_per_booking,
+        max_active_seats_per_buyer=event.max_active_seats_per_buyer,
         hold_minutes=event.hold_minutes,
     )
 
@@ -291,6 +302,7 @@ def _announce(event: Event, *, first: bool) -> None:
         currency=event.currency,
         prices=event.prices,
         max_seats_per_booking=event.max_seats_per_booking,
+        max_active_seats_per_buyer=event.max_active_seats_per_buyer,
         hold_minutes=event.hold_minutes,
         layout=validate_layout(event.layout),
         revision=revision,

@@ -1,7 +1,10 @@
-"""The payments API: read a payment, read a booking's payment, and Stripe's webhook.
+"""The payments API: read a payment, read a booking's payment, refresh it, and Stripe's webhook.
 
 Reads answer 404 ``not_found`` alike for unknown, malformed and other people's ids, so the
-API never reveals that a payment exists.
+API never reveals that a payment exists. A payment waiting for its buyer (3-D Secure)
+carries ``next_action`` and, for its owner only, the ``client_secret`` that
+``stripe.handleNextAction`` needs: the booking page (or any client) reads them here, where
+it already follows the payment, rather than from the booking.
 """
 
 from __future__ import annotations
@@ -9,24 +12,59 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.payments.models import Payment
+from apps.payments.exceptions import ProviderRejected, ProviderUnavailable
+from apps.payments.models import Payment, PaymentStatus
 from apps.payments.selectors import payment_get, payment_get_latest_for_booking
-from apps.payments.services import stripe_webhook_receive
-from ticketflow.errors import NotFound
+from apps.payments.services import payment_refresh, stripe_webhook_receive
+from ticketflow.errors import Busy, Conflict, NotFound
+
+
+class NextActionSerializer(serializers.Serializer[Any]):
+    """What the buyer must do to finish the payment, as the provider names it."""
+
+    type = serializers.CharField(help_text="use_stripe_sdk (3-D Secure in the page) or redirect_to_url.")
+    redirect_url = serializers.CharField(
+        allow_null=True, help_text="For redirect_to_url: where to send the buyer."
+    )
+
+
+def next_action_of(payment: Payment) -> dict[str, Any] | None:
+    """The pending payment's next action, or None when the buyer has nothing to do."""
+    if payment.status != PaymentStatus.PENDING or not payment.next_action_type:
+        return None
+    return {"type": payment.next_action_type, "redirect_url": payment.next_action_url or None}
 
 
 class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
-    """A payment as its owner and staff see it: no payment method, key or issuer decline code."""
+    """A payment as its owner and staff see it: no payment method, key or issuer decline code.
+
+    ``client_secret`` is given to the paying customer only (staff get null), and only while
+    the payment waits for them: it lets whoever holds it finish the charge.
+    """
 
     id = serializers.CharField(read_only=True)
+    next_action = serializers.SerializerMethodField()
+    client_secret = serializers.SerializerMethodField()
+
+    @extend_schema_field(NextActionSerializer(allow_null=True))
+    def get_next_action(self, payment: Payment) -> dict[str, Any] | None:
+        return next_action_of(payment)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_client_secret(self, payment: Payment) -> str | None:
+        viewer = self.context.get("viewer_id")
+        if next_action_of(payment) is None or viewer != payment.user_id:
+            return None
+        return payment.client_secret or None
 
     class Meta:
         model = Payment
@@ -39,6 +77,8 @@ class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
             "currency",
             "provider",
             "provider_reference",
+            "next_action",
+            "client_secret",
             "failure_code",
             "failure_message",
             "refund_id",
@@ -67,7 +107,36 @@ class PaymentDetailApi(APIView):
         payment = payment_get(payment_id=payment_id, **_viewer(request))
         if payment is None:
             raise NotFound("No payment with this id.")
-        return Response(PaymentOutputSerializer(payment).data)
+        return Response(PaymentOutputSerializer(payment, context=_viewer(request)).data)
+
+
+class PaymentRefreshApi(APIView):
+    """Ask the provider now where the payment stands (after 3-D Secure), instead of waiting for its webhook."""
+
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "booking"
+
+    @extend_schema(
+        operation_id="payments_refresh",
+        summary="Check a pending payment with the provider now",
+        request=None,
+        responses={200: PaymentOutputSerializer},
+    )
+    def post(self, request: Request, payment_id: str) -> Response:
+        payment = payment_get(payment_id=payment_id, **_viewer(request))
+        if payment is None:
+            raise NotFound("No payment with this id.")
+        try:
+            payment = payment_refresh(payment=payment)
+        except ProviderUnavailable:
+            raise Busy(
+                "The payment provider did not answer; the payment is settled as soon as it does."
+            ) from None
+        except ProviderRejected:
+            raise Conflict(
+                "The payment provider does not know this payment.", code="provider_rejected"
+            ) from None
+        return Response(PaymentOutputSerializer(payment, context=_viewer(request)).data)
 
 
 class BookingPaymentApi(APIView):
@@ -82,7 +151,7 @@ class BookingPaymentApi(APIView):
         payment = payment_get_latest_for_booking(booking_id=booking_id, **_viewer(request))
         if payment is None:
             raise NotFound("No payment for this booking.")
-        return Response(PaymentOutputSerializer(payment).data)
+        return Response(PaymentOutputSerializer(payment, context=_viewer(request)).data)
 
 
 class WebhookReceiptSerializer(serializers.Serializer[Any]):
@@ -90,7 +159,7 @@ class WebhookReceiptSerializer(serializers.Serializer[Any]):
 
     event_id = serializers.CharField()
     type = serializers.CharField()
-    outcome = serializers.ChoiceField(choices=("applied", "ignored", "duplicate"))
+    outcome = serializers.ChoiceField(choices=("applied", "ignored", "rejected", "duplicate"))
 
 
 class StripeWebhookApi(APIView):
@@ -104,7 +173,8 @@ class StripeWebhookApi(APIView):
         operation_id="payments_webhooks_stripe",
         summary="Receive a Stripe event",
         request={"application/json": OpenApiTypes.OBJECT},
-        responses={200: WebhookReceiptSerializer},
+        # 409 payment_not_recorded_yet: Stripe retries the event later.
+        responses={200: WebhookReceiptSerializer, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
         parameters=[
             OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)
         ],

@@ -39,3 +39,14 @@ class InvalidWebhook(ApplicationError):
 
 class WebhooksDisabled(NotFound):
     default_message = "Stripe webhooks are not enabled on this server (STRIPE_WEBHOOK_SECRET is unset)."
+
+
+class PaymentNotRecordedYet(Conflict):
+    """A signed Stripe event names an intent of ours (its ``metadata.booking_id``) not recorded yet.
+
+    Answered 409 without recording the event, so Stripe sends it again (with back-off) once
+    the charge's transaction has committed.
+    """
+
+    code = "payment_not_recorded_yet"
+    default_message = "This PaymentIntent is not recorded yet; send the event again later."

@@ -44,6 +44,21 @@ class Payment(models.Model):
     provider_status = models.CharField(
         max_length=64, blank=True, default="", help_text="The provider's own status, e.g. requires_action."
     )
+    client_secret = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="While the customer must act (3-D Secure): what their browser finishes the charge with.",
+    )
+    next_action_type = models.CharField(
+        max_length=64, blank=True, default="", help_text="The provider's next action, e.g. use_stripe_sdk."
+    )
+    next_action_url = models.CharField(
+        max_length=2048,
+        blank=True,
+        default="",
+        help_text="Where a redirect_to_url action sends the customer.",
+    )
     idempotency_key = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices)
     failure_code = models.CharField(max_length=64, blank=True, default="")
@@ -60,13 +75,26 @@ class Payment(models.Model):
     completed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the outcome (succeeded or failed) became known."
     )
+    submitted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the charge was first sent to the provider; committed before the call is made.",
+    )
+    booking_ended_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the booking expired or was cancelled: an unfinished charge must then be cancelled.",
+    )
 
     class Meta:
         ordering = ("-created_at",)
         constraints = (
             models.UniqueConstraint(fields=("booking_id", "attempt"), name="payments_one_per_attempt"),
         )
-        indexes = (models.Index(fields=("provider", "provider_reference"), name="payments_reference_idx"),)
+        indexes = (
+            models.Index(fields=("provider", "provider_reference"), name="payments_reference_idx"),
+            models.Index(fields=("status", "created_at"), name="payments_status_created_idx"),
+        )
 
     def __str__(self) -> str:
         return f"{self.booking_id}#{self.attempt} {self.status}"
@@ -78,12 +106,14 @@ class StripeWebhookEvent(models.Model):
     class Outcome(models.TextChoices):
         APPLIED = "applied", "Applied"
         IGNORED = "ignored", "Ignored"
+        REJECTED = "rejected", "Rejected (amount, currency or livemode contradicts the payment)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     stripe_event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=128)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     payment_id = models.UUIDField(null=True, blank=True)
+    detail = models.TextField(blank=True, default="", help_text="Why the event was ignored or rejected.")
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -124,6 +125,7 @@ COUNTERS_AND_GAUGES = {
     "ticketflow_consumer_lag",
     "ticketflow_bookings_total",
     "ticketflow_bookings_turned_away_total",
+    "ticketflow_ratelimit_throttled_total",
     "ticketflow_consumer_batch_fallbacks_total",
     "ticketflow_checkin_scans_total",
     "ticketflow_checkin_tickets",
@@ -392,20 +394,31 @@ def test_compose_app_service_gets_everything_production_requires(
 ) -> None:
     assigned, _ = env_example()
     effective = {**assigned, **compose_services[service].get("environment", {})}
+    placeholders = sorted(name for name, value in effective.items() if "change-me" in value)
     for name in Environment.model_fields:
         monkeypatch.delenv(name, raising=False)
     for name, value in effective.items():
         monkeypatch.setenv(name, value)
 
+    # Copied as it is, the template does not start: every placeholder is named.
+    refused = Environment().missing_for_production()
+    assert sorted(problem.split(" ")[0] for problem in refused) == placeholders
+    assert all("placeholder" in problem for problem in refused)
+
+    # With each change-me value replaced by a generated one, it does.
+    generated = {name: secrets.token_urlsafe(48) for name in placeholders}
+    for name, value in generated.items():
+        monkeypatch.setenv(name, value)
     environment = Environment()
 
     assert environment.production
     assert environment.missing_for_production() == []
     assert environment.POSTGRES_HOST == "postgres"
+    mongo_password = generated["MONGO_INITDB_ROOT_PASSWORD"]
     assert environment.mongo_uri == (
-        "mongodb://ticketflow:change-me-mongo-password@mongo:27017/?replicaSet=rs0&authSource=admin"
+        f"mongodb://ticketflow:{mongo_password}@mongo:27017/?replicaSet=rs0&authSource=admin"
     )
-    assert environment.redis_url == "redis://:change-me-redis-password@redis:6379/0"
+    assert environment.redis_url == f"redis://:{generated['REDIS_PASSWORD']}@redis:6379/0"
     assert environment.KAFKA_BOOTSTRAP_SERVERS == "kafka:9092"
     assert environment.SMTP_HOST == "mailpit"
     assert environment.OTEL_EXPORTER_OTLP_ENDPOINT == "http://jaeger:4318"
@@ -492,8 +505,10 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_non_root_user_with_a_healthchec
 
     assert instructions[0] == ("ARG", "PYTHON_IMAGE=python:3.11.14-slim-bookworm")
     assert stages == ["${PYTHON_IMAGE} AS builder", "${PYTHON_IMAGE} AS runtime"]
+    assert ("COPY", "requirements/runtime.lock ./") in instructions
     assert any(
-        k == "RUN" and "pip install ." in rest for k, rest in instructions[: len(instructions) - len(final)]
+        k == "RUN" and "pip install --require-hashes --requirement runtime.lock" in rest
+        for k, rest in instructions[: len(instructions) - len(final)]
     )
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in final
     assert [rest for keyword, rest in final if keyword == "USER"] == ["10001:10001"]
@@ -551,6 +566,11 @@ def test_k8s_config_and_secret_hold_only_variables_the_code_reads_and_all_produc
         monkeypatch.delenv(name, raising=False)
     for name, value in {**config, **secret}.items():
         monkeypatch.setenv(name, value)
+    # The example Secret's change-me values are refused until replaced by generated ones.
+    placeholders = sorted(name for name, value in secret.items() if "change-me" in value)
+    assert sorted(problem.split(" ")[0] for problem in Environment().missing_for_production()) == placeholders
+    for name in placeholders:
+        monkeypatch.setenv(name, secrets.token_urlsafe(48))
     assert Environment().missing_for_production() == []
 
 
@@ -726,6 +746,7 @@ def test_dashboard_queries_only_metrics_the_code_exports() -> None:
         "ticketflow_checkin_scans_total",
         "ticketflow_checkin_tickets",
         "ticketflow_bookings_turned_away_total",
+        "ticketflow_ratelimit_throttled_total",
         "ticketflow_consumer_batch_size_bucket",
         "ticketflow_consumer_batch_fallbacks_total",
         "ticketflow_bookings_timed_out_total",

@@ -177,6 +177,9 @@ class EventSnapshot(Payload):
     currency: Currency
     prices: dict[str, Cents]
     max_seats_per_booking: Annotated[int, Field(ge=1, le=100)]
+    # The most seats one buyer may have at once; None means twice max_seats_per_booking.
+    # Optional because snapshots published before it existed lack it (and mean the default).
+    max_active_seats_per_buyer: Annotated[int, Field(ge=1)] | None = None
     hold_minutes: Annotated[int, Field(ge=1, le=60)]
     layout: SeatLayout
     revision: Annotated[int, Field(ge=1)]

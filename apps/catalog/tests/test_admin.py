@@ -3,6 +3,7 @@ puts it on sale; the seats follow once the announcement is applied."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -108,10 +109,13 @@ def test_staff_build_a_venue_and_an_event_and_its_seats_go_on_sale(
     assert (venue.name, venue.capacity, venue.timezone) == ("Admin Hall", 16, "Europe/Berlin")
     assert [s["name"] for s in venue.layout["sections"]] == ["Stalls", "Balcony"]
 
-    response = box_office.post("/admin/catalog/event/add/", event_form(venue))
+    response = box_office.post(
+        "/admin/catalog/event/add/", event_form(venue, max_active_seats_per_buyer="12")
+    )
     assert response.status_code == 302, form_errors(response)
     event = Event.objects.get()
     assert (event.name, event.status, event.max_seats_per_booking) == ("Admin Gala", EventStatus.DRAFT, 6)
+    assert event.max_active_seats_per_buyer == 12
     assert event.prices == {"standard": 4000, "premium": 6500, "economy": 2000}
 
     response = box_office.post(
@@ -123,7 +127,8 @@ def test_staff_build_a_venue_and_an_event_and_its_seats_go_on_sale(
     assert [str(m) for m in response.context["messages"]][-1] == "1 event(s) published."
     event.refresh_from_db()
     assert (event.status, event.revision) == (EventStatus.ON_SALE, 1)
-    assert OutboxMessage.objects.using("documents").filter(topic=Topic.EVENT_CREATED).count() == 1
+    [announcement] = OutboxMessage.objects.using("documents").filter(topic=Topic.EVENT_CREATED)
+    assert json.loads(announcement.body)["payload"]["max_active_seats_per_buyer"] == 12
 
     inprocess_relay.drain()
 
@@ -201,6 +206,15 @@ def test_an_invalid_venue_shows_a_form_error(
         ({"prices": "[1, 2]"}, {"prices": ["Enter a JSON object of category: cents."]}),
         ({"prices": "{"}, {"prices": ["Enter a valid JSON."]}),
         ({"currency": "eur"}, {"currency": ["Use a three-letter ISO 4217 code such as EUR."]}),
+        (
+            {"max_active_seats_per_buyer": "5"},
+            {
+                "max_active_seats_per_buyer": [
+                    "Allow one buyer at least the seats of one booking (6) and at most 10000; "
+                    "leave it empty for twice the seats per booking."
+                ]
+            },
+        ),
         ({"ends_at_0": "2020-01-01"}, {"ends_at": ["The event must end after it starts."]}),
         (
             {"starts_at_0": "2020-01-01", "ends_at_0": "2020-01-02"},
@@ -212,6 +226,7 @@ def test_an_invalid_venue_shows_a_form_error(
         "prices not an object",
         "prices not JSON",
         "bad currency",
+        "purchase limit below one booking",
         "ends before start",
         "past",
     ],

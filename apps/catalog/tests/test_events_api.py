@@ -22,8 +22,8 @@ pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", 
 INVALID = "Some of the data sent is not valid."
 EVENT_FIELDS = {
     "id", "name", "description", "venue", "starts_at", "ends_at", "status", "on_sale", "currency", "prices",
-    "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "hold_minutes", "published_at", "created_at",
-    "updated_at",
+    "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "max_active_seats_per_buyer", "hold_minutes",
+    "published_at", "created_at", "updated_at",
 }  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def test_staff_create_a_draft_event(api: Api, staff_token: str) -> None:
         {"category": "premium", "price_cents": 7900, "price": "79.00"},
     ]
     assert (body["max_seats_per_booking"], body["hold_minutes"], body["currency"]) == (10, 10, "EUR")
+    assert body["max_active_seats_per_buyer"] is None  # the default: twice the seats per booking
     assert not OutboxMessage.objects.using("documents").exists()
 
 
@@ -423,6 +424,50 @@ def test_changing_a_published_event_announces_the_new_revision(api: Api, staff_t
     assert Event.objects.get().revision == 2
 
 
+def test_the_purchase_limit_per_buyer_is_announced_and_can_be_lifted_back_to_the_default(
+    api: Api, staff_token: str
+) -> None:
+    venue = VenueFactory()
+    limited = payload(venue.pk, status="on_sale", max_seats_per_booking=4, max_active_seats_per_buyer=6)
+
+    created = api.post("/api/events", limited, token=staff_token).json()
+    api.put(
+        f"/api/events/{created['id']}", {**limited, "max_active_seats_per_buyer": None}, token=staff_token
+    )
+
+    assert created["max_active_seats_per_buyer"] == 6
+    [announced] = catalog_events(Topic.EVENT_CREATED)
+    [updated] = catalog_events(Topic.EVENT_UPDATED)
+    assert (announced["max_active_seats_per_buyer"], updated["max_active_seats_per_buyer"]) == (6, None)
+    assert Event.objects.get().max_active_seats_per_buyer is None
+
+
+@pytest.mark.parametrize(
+    ("limit", "error"),
+    [
+        (3, "Allow one buyer at least the seats of one booking (4) and at most 10000; "
+            "leave it empty for twice the seats per booking."),
+        (0, "Ensure this value is greater than or equal to 1."),
+        (10_001, "Ensure this value is less than or equal to 10000."),
+        ("many", "A valid integer is required."),
+    ],
+    ids=["below one booking", "zero", "too many", "not a number"],
+)  # fmt: skip
+def test_a_purchase_limit_below_one_booking_or_out_of_range_is_400(
+    api: Api, staff_token: str, limit: Any, error: str
+) -> None:
+    venue = VenueFactory()
+
+    response = api.post(
+        "/api/events",
+        payload(venue.pk, max_seats_per_booking=4, max_active_seats_per_buyer=limit),
+        token=staff_token,
+    )
+
+    assert fields_of(response) == {"max_active_seats_per_buyer": [error]}
+    assert not Event.objects.exists()
+
+
 @pytest.mark.parametrize("status", ["sold_out", "cancelled"])
 def test_staff_move_a_published_event_between_sale_states(api: Api, staff_token: str, status: str) -> None:
     venue = VenueFactory()
@@ -659,6 +704,7 @@ def test_odd_values_in_any_field_are_answered_with_the_error_shape_never_500(
         "sale_starts_at",
         "sale_ends_at",
         "max_seats_per_booking",
+        "max_active_seats_per_buyer",
         "hold_minutes",
         "status",
     ]

@@ -33,6 +33,16 @@ class ChargeResult:
     failure_message: str = ""
     decline_code: str = ""
     """The issuer's raw decline code, possibly confidential."""
+    client_secret: str = ""
+    """What the customer's browser needs to finish a PENDING charge (``stripe.handleNextAction``)."""
+    next_action_type: str = ""
+    """What the customer must do, e.g. ``use_stripe_sdk`` (3-D Secure) or ``redirect_to_url``."""
+    next_action_url: str = ""
+    """Where to send the customer for a ``redirect_to_url`` action."""
+    amount_cents: int | None = None
+    """The amount the provider holds for this charge, when it says (cross-checked before settling)."""
+    currency: str = ""
+    """The charge's ISO 4217 currency as the provider reports it, upper case ("" when unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,19 @@ class PaymentProvider(Protocol):
         self, *, idempotency_key: str, reference: str, amount_cents: int, metadata: Mapping[str, str]
     ) -> RefundResult:
         """Refund ``amount_cents`` of the charge ``reference``; raises like :meth:`charge`."""
+        ...
+
+    def retrieve(self, *, reference: str) -> ChargeResult:
+        """The charge ``reference`` as the provider sees it now; raises like :meth:`charge`."""
+        ...
+
+    def cancel(self, *, idempotency_key: str, reference: str) -> ChargeResult:
+        """Cancel the unfinished charge ``reference`` so it can never take the money.
+
+        Returns the charge afterwards: FAILED once cancelled, or the outcome it reached
+        first (a charge that already SUCCEEDED cannot be cancelled; it must be refunded).
+        Raises like :meth:`charge`.
+        """
         ...
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -43,6 +44,10 @@ R = TypeVar("R")
 
 def _reference(prefix: str) -> str:
     return f"{prefix}_sim_{uuid.uuid4().hex[:24]}"
+
+
+def _intent_key(reference: str) -> str:
+    return f"payments:simulated:intent:{reference}"
 
 
 def _once(key: str, request: Mapping[str, object], produce: Callable[[], R]) -> R:
@@ -77,9 +82,16 @@ class SimulatedProvider:
     ) -> ChargeResult:
         """Approve or decline as Stripe's test card would; the same key replays the first answer."""
         request = {"amount_cents": amount_cents, "currency": currency, "payment_method": payment_method}
-        return _once(
-            f"payments:simulated:charge:{idempotency_key}", request, lambda: self._decide(payment_method)
+        result = _once(
+            f"payments:simulated:charge:{idempotency_key}",
+            request,
+            lambda: replace(
+                self._decide(payment_method), amount_cents=amount_cents, currency=currency.upper()
+            ),
         )
+        if result.reference:
+            cache.set(_intent_key(result.reference), result, timeout=LEDGER_TTL.total_seconds())
+        return result
 
     def refund(
         self, *, idempotency_key: str, reference: str, amount_cents: int, metadata: Mapping[str, str]
@@ -91,6 +103,17 @@ class SimulatedProvider:
             request,
             lambda: RefundResult(refund_id=_reference("re"), status="succeeded"),
         )
+
+    def retrieve(self, *, reference: str) -> ChargeResult:
+        """The charge as first answered; one this ledger never made is refused, as Stripe would."""
+        result = cache.get(_intent_key(reference))
+        if result is None:
+            raise ProviderRejected(f"No such payment_intent: {reference!r}")
+        return result
+
+    def cancel(self, *, idempotency_key: str, reference: str) -> ChargeResult:
+        """Its charges are final at once, so there is never anything left to cancel: the outcome."""
+        return self.retrieve(reference=reference)
 
     @staticmethod
     def _decide(payment_method: str) -> ChargeResult:

@@ -3,7 +3,10 @@
 Outcomes map to the provider-neutral :class:`ChargeResult`:
 
 * ``succeeded`` -> SUCCEEDED; ``requires_action`` (3-D Secure), ``processing`` and
-  ``requires_confirmation`` -> PENDING, finalised later by the Stripe webhook;
+  ``requires_confirmation`` -> PENDING, finalised later by the Stripe webhook (or the
+  reconciliation task). A PENDING result carries the intent's ``client_secret`` and
+  ``next_action``: the intent is confirmed with ``use_stripe_sdk``, so the buyer's page
+  finishes 3-D Secure with ``stripe.handleNextAction``;
   ``requires_payment_method`` and ``canceled`` -> FAILED with ``last_payment_error``.
 * A card error (HTTP 402) -> FAILED with Stripe's code, decline code and message, and the
   PaymentIntent Stripe created for it.
@@ -51,14 +54,44 @@ def _text(value: Any) -> str:
     return str(value) if value else ""
 
 
+def _amount(intent: Mapping[str, Any]) -> dict[str, Any]:
+    amount = intent.get("amount")
+    return {
+        "amount_cents": amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        "currency": _text(intent.get("currency")).upper(),
+    }
+
+
+def _next_action(intent: Mapping[str, Any]) -> dict[str, str]:
+    action = intent.get("next_action")
+    if not isinstance(action, dict):
+        return {}
+    redirect = action.get("redirect_to_url")
+    return {
+        "next_action_type": _text(action.get("type")),
+        "next_action_url": _text(redirect.get("url")) if isinstance(redirect, dict) else "",
+    }
+
+
 def intent_outcome(intent: Mapping[str, Any]) -> ChargeResult:
     """The outcome a PaymentIntent (as a plain dict, from the API or a webhook) stands for."""
     status = _text(intent.get("status"))
     reference = _text(intent.get("id"))
+    amount = _amount(intent)
     if status == "succeeded":
-        return ChargeResult(status=ChargeStatus.SUCCEEDED, reference=reference, provider_status=status)
+        return ChargeResult(
+            status=ChargeStatus.SUCCEEDED, reference=reference, provider_status=status, **amount
+        )
     if status in PENDING_STATUSES:
-        return ChargeResult(status=ChargeStatus.PENDING, reference=reference, provider_status=status)
+        return ChargeResult(
+            status=ChargeStatus.PENDING,
+            reference=reference,
+            provider_status=status,
+            # Only an unfinished intent needs its secret on the buyer's page; none is kept after.
+            client_secret=_text(intent.get("client_secret")),
+            **_next_action(intent),
+            **amount,
+        )
     error = intent.get("last_payment_error") or {}
     code, decline_code = _text(error.get("code")), _text(error.get("decline_code"))
     if status == "canceled" and not code:
@@ -70,6 +103,7 @@ def intent_outcome(intent: Mapping[str, Any]) -> ChargeResult:
         failure_code=failure_code_for(code=code, decline_code=decline_code),
         failure_message=_text(error.get("message")) or f"The payment did not go through ({status}).",
         decline_code=decline_code,
+        **amount,
     )
 
 
@@ -114,6 +148,8 @@ class StripeProvider:
             "payment_method": payment_method,
             "payment_method_types": ["card"],
             "confirm": True,
+            # 3-D Secure is finished in the buyer's browser with stripe.handleNextAction.
+            "use_stripe_sdk": True,
             "description": description,
             "metadata": dict(metadata),
         }
@@ -158,6 +194,48 @@ class StripeProvider:
             raise ProviderRejected(f"Stripe refund {refund.id} for {reference} is {refund.status}")
         return RefundResult(refund_id=refund.id, status=refund.status or "")
 
+    def retrieve(self, *, reference: str) -> ChargeResult:
+        """The PaymentIntent ``reference`` now; an unknown one raises ``ProviderRejected``."""
+        try:
+            intent = self._client.v1.payment_intents.retrieve(reference)
+        except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as error:
+            raise ProviderRejected(f"Stripe cannot read the PaymentIntent {reference}: {error}") from error
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(f"Stripe did not answer for {reference}: {error!r}") from error
+        return intent_outcome(intent.to_dict())
+
+    def cancel(self, *, idempotency_key: str, reference: str) -> ChargeResult:
+        """Cancel the PaymentIntent ``reference`` (reason ``abandoned``).
+
+        Stripe refuses to cancel an intent that succeeded (or is processing) with
+        ``payment_intent_unexpected_state`` and the intent in the error: that intent's
+        outcome is returned, so the caller learns the money was taken.
+        """
+        params: Any = {"cancellation_reason": "abandoned"}
+        try:
+            intent = self._client.v1.payment_intents.cancel(
+                reference, params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as error:
+            body = error.json_body if isinstance(error.json_body, dict) else {}
+            details = body.get("error") if isinstance(body.get("error"), dict) else {}
+            current = details.get("payment_intent")
+            if isinstance(current, dict) and current.get("id"):
+                return intent_outcome(current)
+            if error.code == "payment_intent_unexpected_state":
+                return self.retrieve(reference=reference)
+            raise ProviderRejected(f"Stripe refused to cancel {reference}: {error}") from error
+        except (stripe.IdempotencyError, stripe.CardError) as error:
+            raise ProviderRejected(f"Stripe refused to cancel {reference}: {error}") from error
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(f"Stripe did not cancel {reference}: {error!r}") from error
+        return intent_outcome(intent.to_dict())
+
+
+def livemode_of(api_key: str) -> bool:
+    """Whether ``api_key`` is a live-mode Stripe key (``sk_live_...`` / ``rk_live_...``)."""
+    return api_key.startswith(("sk_live_", "rk_live_"))
+
 
 class _StripeEventData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -173,6 +251,9 @@ class StripeEvent(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=255)]
     type: Annotated[str, Field(min_length=1, max_length=128)]
     data: _StripeEventData
+    livemode: bool | None = None
+    created: int | None = None
+    """When Stripe created the event (Unix seconds): bounds how long an unknown intent is retried."""
 
 
 def webhook_event(*, payload: bytes, signature: str | None, secret: str, tolerance: int) -> StripeEvent:

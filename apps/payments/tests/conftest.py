@@ -8,21 +8,30 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 import factory
 import pytest
+from django.db import connections
 
 from apps.payments.models import Payment, PaymentStatus
 from ticketflow import db
 from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.outbox import emit
-from ticketflow.messaging.schemas import Customer, PaymentRefundRequested, PaymentRequested, RefundReason
+from ticketflow.messaging.schemas import (
+    BookingCancelled,
+    BookingExpired,
+    Customer,
+    PaymentRefundRequested,
+    PaymentRequested,
+    RefundReason,
+)
 from ticketflow.messaging.topics import Topic
 
 WEBHOOK_SECRET = "whsec_test_ticketflow"
@@ -87,6 +96,27 @@ def request_refund(*, booking_id: str, reason_code: RefundReason = "booking_canc
         )
 
 
+def end_booking(*, booking_id: str, how: str = "expired") -> Envelope[Any]:
+    """Emit ``booking.expired`` or ``booking.cancelled`` the way the bookings context does."""
+    facts = {
+        "booking_id": booking_id,
+        "reference": "TF-TEST",
+        "event_id": "ev-1",
+        "event_name": "Concert",
+        "event_starts_at": datetime(2030, 1, 1, 20, tzinfo=UTC),
+        "venue_name": "Hall",
+        "customer": CUSTOMER,
+        "seat_ids": ["ev-1:A:1:1"],
+    }
+    payload: Any = (
+        BookingExpired(**facts)
+        if how == "expired"
+        else BookingCancelled(**facts, was_confirmed=False, refund_due=False, reason="cancelled")
+    )
+    with db.atomic("default"):
+        return emit(payload, aggregate_id=booking_id, using="default")
+
+
 def emitted(topic: Topic, *, booking_id: str) -> list[dict[str, Any]]:
     """Payloads the payments context emitted for ``booking_id`` on ``topic``, oldest first."""
     rows = OutboxMessage.objects.using(db.alias_for("payments")).filter(topic=topic, aggregate_id=booking_id)
@@ -146,9 +176,19 @@ class FakeStripe:
     body: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
+    routes: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    on_request: Callable[[RecordedRequest], None] | None = None
+    """Called in the server's thread before answering (it sees only what was committed)."""
 
     def answer(self, status: int, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> None:
         self.status, self.body, self.headers = status, body, dict(headers or {})
+
+    def answer_path(self, path: str, status: int, body: dict[str, Any]) -> None:
+        """Answer requests to ``path`` (without the query) this way, and the rest as configured."""
+        self.routes[path] = (status, body)
+
+    def reply_for(self, request: RecordedRequest) -> tuple[int, dict[str, Any]]:
+        return self.routes.get(request.path.split("?")[0], (self.status, self.body))
 
 
 @pytest.fixture
@@ -156,18 +196,28 @@ def fake_stripe() -> Iterator[FakeStripe]:
     fake = FakeStripe()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer("GET", "")
+
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            fake.requests.append(
-                RecordedRequest(
-                    method="POST",
-                    path=self.path,
-                    headers={key.lower(): value for key, value in self.headers.items()},
-                    form=dict(parse_qsl(raw, keep_blank_values=True)),
-                )
+            self._answer("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+
+        def _answer(self, method: str, raw: str) -> None:
+            request = RecordedRequest(
+                method=method,
+                path=self.path,
+                headers={key.lower(): value for key, value in self.headers.items()},
+                form=dict(parse_qsl(raw, keep_blank_values=True)),
             )
-            body = json.dumps(fake.body).encode()
-            self.send_response(fake.status)
+            fake.requests.append(request)
+            if fake.on_request is not None:
+                try:
+                    fake.on_request(request)
+                finally:
+                    connections.close_all()  # this thread's own connections, opened by the hook
+            status, answer = fake.reply_for(request)
+            body = json.dumps(answer).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Request-Id", f"req_fake_{len(fake.requests)}")
             self.send_header("Content-Length", str(len(body)))

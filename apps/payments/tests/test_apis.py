@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.payments.models import PaymentStatus
-from apps.payments.tests.conftest import PaymentFactory
+from apps.payments.tests.conftest import FakeStripe, PaymentFactory, payment_intent
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
 
@@ -64,6 +64,8 @@ def test_the_owner_reads_their_payment(owner: Any) -> None:
         "currency": "EUR",
         "provider": "stripe",
         "provider_reference": "pi_owner",
+        "next_action": None,
+        "client_secret": None,
         "failure_code": "",
         "failure_message": "",
         "refund_id": "re_1",
@@ -168,3 +170,97 @@ def test_the_admin_lists_and_searches_payments(client: Client, django_user_model
     assert listing.status_code == 200
     assert list(listing.context["cl"].result_list) == [wanted]
     assert detail.status_code == 200
+
+
+# --- 3-D Secure: what the buyer's page needs, and checking the outcome without the webhook ---------
+
+
+def waiting_for_3ds(owner: Any) -> Any:
+    return PaymentFactory(
+        user_id=str(owner.id),
+        status=PaymentStatus.PENDING,
+        provider_reference="pi_3ds",
+        provider_status="requires_action",
+        client_secret="pi_3ds_secret_abc",
+        next_action_type="use_stripe_sdk",
+    )
+
+
+def test_the_owner_gets_what_finishes_3d_secure_on_the_booking_endpoint(owner: Any) -> None:
+    payment = waiting_for_3ds(owner)
+
+    body = get(f"/api/payments/booking/{payment.booking_id}", owner).json()
+
+    assert (body["status"], body["next_action"], body["client_secret"]) == (
+        "PENDING",
+        {"type": "use_stripe_sdk", "redirect_url": None},
+        "pi_3ds_secret_abc",
+    )
+
+
+def test_staff_see_the_action_but_never_the_client_secret(owner: Any, staff: Any) -> None:
+    payment = waiting_for_3ds(owner)
+
+    body = get(f"/api/payments/{payment.id}", staff).json()
+
+    assert (body["next_action"]["type"], body["client_secret"]) == ("use_stripe_sdk", None)
+
+
+def test_a_settled_payment_has_no_action_and_no_secret(owner: Any) -> None:
+    # Whatever was left in the row, a settled payment offers nothing to act on.
+    payment = PaymentFactory(user_id=str(owner.id), client_secret="stale", next_action_type="use_stripe_sdk")
+
+    body = get(f"/api/payments/{payment.id}", owner).json()
+
+    assert (body["next_action"], body["client_secret"]) == (None, None)
+
+
+def post(url: str, user: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"} if user is not None else {}
+    return Client().post(url, headers=headers)
+
+
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_refresh_settles_a_payment_the_buyer_just_authenticated(
+    owner: Any, stripe_at_fake: FakeStripe
+) -> None:
+    payment = waiting_for_3ds(owner)
+    stripe_at_fake.answer(200, payment_intent("pi_3ds", "succeeded"))
+
+    response = post(f"/api/payments/{payment.id}/refresh", owner)
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["client_secret"]) == ("SUCCEEDED", None)
+    [request] = stripe_at_fake.requests
+    assert (request.method, request.path) == ("GET", "/v1/payment_intents/pi_3ds")
+
+
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_refresh_of_a_settled_payment_asks_no_one(owner: Any, stripe_at_fake: FakeStripe) -> None:
+    payment = PaymentFactory(user_id=str(owner.id))
+
+    response = post(f"/api/payments/{payment.id}/refresh", owner)
+
+    assert (response.status_code, response.json()["status"]) == (200, "SUCCEEDED")
+    assert stripe_at_fake.requests == []
+
+
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_refresh_while_stripe_is_down_is_busy_not_an_error(owner: Any, stripe_at_fake: FakeStripe) -> None:
+    payment = waiting_for_3ds(owner)
+    stripe_at_fake.answer(
+        503, {"error": {"type": "api_error", "message": "down"}}, headers={"Stripe-Should-Retry": "false"}
+    )
+
+    response = post(f"/api/payments/{payment.id}/refresh", owner)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "busy"
+
+
+def test_refresh_of_someone_elses_payment_is_not_found(owner: Any, stranger: Any) -> None:
+    payment = waiting_for_3ds(owner)
+
+    response = post(f"/api/payments/{payment.id}/refresh", stranger)
+
+    assert response.status_code == 404

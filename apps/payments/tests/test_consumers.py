@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.payments.models import Payment, PaymentStatus
-from apps.payments.services import payment_charge
+from apps.payments.services import payment_charge, payments_reconcile
 from apps.payments.tests.conftest import (
     CUSTOMER,
     FakeStripe,
@@ -121,16 +124,37 @@ def test_a_second_request_for_the_same_attempt_charges_nothing_and_emits_nothing
     inprocess_relay.drain()
 
     [payment] = payments_of(booking_id)
-    assert payment.version == 1
+    assert payment.version == 3  # recorded, submitted, answered: the second request changed nothing
     assert [o["payment_id"] for o in emitted(Topic.PAYMENT_PROCESSED, booking_id=booking_id)] == [
         str(payment.id)
     ]
 
 
-@pytest.mark.usefixtures("simulated_provider")
-def test_a_charge_rolled_back_after_the_provider_took_it_is_the_same_charge_when_retried(
-    booking_id: str,
+def test_the_payment_is_on_record_before_stripe_is_called(
+    inprocess_relay: Relay, stripe_at_fake: FakeStripe, booking_id: str
 ) -> None:
+    # What another process (the webhook) could read while Stripe handles the charge.
+    seen_by_others: list[list[tuple[int, str, str]]] = []
+    stripe_at_fake.on_request = lambda request: seen_by_others.append(
+        list(
+            Payment.objects.using(DOCUMENTS)
+            .filter(booking_id=booking_id)
+            .values_list("attempt", "status", "provider_reference")
+        )
+    )
+    stripe_at_fake.answer(200, payment_intent("pi_ok", "succeeded"))
+    request_payment(booking_id=booking_id)
+
+    inprocess_relay.drain()
+
+    assert seen_by_others == [[(1, PaymentStatus.PENDING, "")]]
+    [payment] = payments_of(booking_id)
+    assert (payment.status, payment.provider_reference) == (PaymentStatus.SUCCEEDED, "pi_ok")
+    assert payment.submitted_at is not None
+
+
+@pytest.mark.usefixtures("simulated_provider")
+def test_a_charge_rolled_back_before_its_commit_is_never_sent(booking_id: str) -> None:
     alias = db.alias_for("payments")
     arguments = {
         "booking_id": booking_id,
@@ -142,14 +166,15 @@ def test_a_charge_rolled_back_after_the_provider_took_it_is_the_same_charge_when
         "description": "Tickets",
     }
     with pytest.raises(RuntimeError, match="the process died"), db.atomic(alias):
-        charged = payment_charge(**arguments)
+        started = payment_charge(**arguments)
+        assert (started.status, started.provider_reference) == (PaymentStatus.PENDING, "")
         raise RuntimeError("the process died before the commit")
     assert payments_of(booking_id) == []
+    assert emitted(Topic.PAYMENT_PROCESSED, booking_id=booking_id) == []
 
-    retried = payment_charge(**arguments)
+    charged = payment_charge(**arguments)
 
-    assert retried.provider_reference == charged.provider_reference
-    assert len(payments_of(booking_id)) == 1
+    assert (charged.status, charged.provider_reference[:7]) == (PaymentStatus.SUCCEEDED, "pi_sim_")
     assert len(emitted(Topic.PAYMENT_PROCESSED, booking_id=booking_id)) == 1
 
 
@@ -200,7 +225,7 @@ def test_a_refund_request_refunds_the_succeeded_payment_once(inprocess_relay: Re
     assert (payment.status, payment.refund_reason_code, payment.version) == (
         PaymentStatus.REFUNDED,
         "booking_cancelled",
-        2,
+        4,  # recorded, submitted, succeeded, refunded (once)
     )
     assert payment.refund_id.startswith("re_sim_")
     assert payment.refunded_at is not None
@@ -252,25 +277,55 @@ def test_a_charge_needing_3d_secure_stays_pending_and_announces_nothing(
     assert request.headers["idempotency-key"] == f"ticketflow-booking-{booking_id}-attempt-1"
 
 
-def test_an_unreachable_provider_is_retried_then_dead_lettered_without_a_payment(
+def test_an_unreachable_provider_leaves_the_charge_started_for_reconciliation(
     inprocess_relay: Relay, stripe_at_fake: FakeStripe, booking_id: str
 ) -> None:
     stripe_at_fake.answer(
         503,
         {"error": {"type": "api_error", "message": "Stripe is unavailable."}},
-        # Stripe's own hint, honoured by the SDK: the kernel's retries are the ones under test.
+        # Stripe's own hint, honoured by the SDK: one request per attempt here.
         headers={"Stripe-Should-Retry": "false"},
     )
     request_payment(booking_id=booking_id)
 
     inprocess_relay.drain()
 
-    assert payments_of(booking_id) == []
-    letter = payments_dead_letters().get(topic=Topic.PAYMENT_REQUESTED)
-    assert letter.attempts == 4
-    assert letter.error.startswith("ProviderUnavailable: Stripe did not take the charge")
+    [payment] = payments_of(booking_id)
+    assert (payment.status, payment.provider_reference) == (PaymentStatus.PENDING, "")
+    assert payment.submitted_at is not None
+    assert not payments_dead_letters().exists()
+    assert emitted(Topic.PAYMENT_PROCESSED, booking_id=booking_id) == []
+
+    stripe_at_fake.answer(200, payment_intent("pi_ok", "succeeded"))
+    report = payments_reconcile(now=timezone.now() + timedelta(minutes=2))
+
+    assert report.actions == {"resubmitted": 1}
+    assert payments_of(booking_id)[0].status == PaymentStatus.SUCCEEDED
+    assert [o["status"] for o in emitted(Topic.PAYMENT_PROCESSED, booking_id=booking_id)] == ["SUCCEEDED"]
     keys = {request.headers["idempotency-key"] for request in stripe_at_fake.requests}
     assert keys == {f"ticketflow-booking-{booking_id}-attempt-1"}
+
+
+def test_a_key_stripe_refuses_for_good_fails_the_attempt(
+    inprocess_relay: Relay, stripe_at_fake: FakeStripe, booking_id: str
+) -> None:
+    stripe_at_fake.answer(
+        400,
+        {
+            "error": {
+                "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same parameters.",
+            }
+        },
+    )
+    request_payment(booking_id=booking_id)
+
+    inprocess_relay.drain()
+
+    [payment] = payments_of(booking_id)
+    assert (payment.status, payment.failure_code) == (PaymentStatus.FAILED, "provider_rejected")
+    [outcome] = emitted(Topic.PAYMENT_PROCESSED, booking_id=booking_id)
+    assert (outcome["status"], outcome["failure_code"]) == ("FAILED", "provider_rejected")
 
 
 def test_a_refund_goes_through_the_provider_that_took_the_charge(

@@ -79,6 +79,8 @@ def test_an_unknown_payment_method_fails_clearly(key: str) -> None:
             "No such payment method: 'pm_made_up'. The simulated provider knows Stripe's test payment "
             "methods, e.g. pm_card_visa or pm_card_chargeDeclined."
         ),
+        amount_cents=4200,
+        currency="EUR",
     )
 
 

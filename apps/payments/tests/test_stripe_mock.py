@@ -7,13 +7,16 @@ server in ``test_stripe_provider.py``.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from apps.payments.models import Payment
+from apps.payments.models import Payment, PaymentStatus
 from apps.payments.providers import ChargeStatus
 from apps.payments.providers.stripe_provider import StripeProvider
-from apps.payments.tests.conftest import emitted, request_payment
+from apps.payments.services import payments_reconcile
+from apps.payments.tests.conftest import PaymentFactory, emitted, end_booking, request_payment
 from relay.engine import Relay
 from ticketflow.messaging.topics import Topic
 
@@ -77,3 +80,62 @@ def test_a_requested_payment_is_charged_at_stripe_mock(
         "stripe",
         "FAILED",
     )
+
+
+def test_stripe_mock_accepts_the_retrieve_and_cancel_requests(stripe_mock_base: str) -> None:
+    provider = StripeProvider(api_key="sk_test_123", api_base=stripe_mock_base)
+
+    read = provider.retrieve(reference="pi_123")
+    cancelled = provider.cancel(idempotency_key=f"ticketflow-{uuid.uuid4()}-cancel", reference="pi_123")
+
+    # stripe-mock echoes the id and answers its canned, unfinished intent: not a success.
+    assert (read.reference, read.status) == ("pi_123", ChargeStatus.FAILED)
+    assert (cancelled.reference, cancelled.status) == ("pi_123", ChargeStatus.FAILED)
+
+
+def _stripe_settings(settings) -> None:
+    settings.PAYMENTS = {**settings.PAYMENTS, "PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_123"}
+
+
+# stripe-mock's canned PaymentIntent is for 10.99 USD: payments made to match it pass the cross-check.
+MOCK_AMOUNT = {"amount_cents": 1099, "currency": "USD"}
+
+
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_an_expired_booking_cancels_its_3ds_intent_at_stripe_mock(
+    inprocess_relay: Relay, settings, stripe_mock_base: str
+) -> None:
+    _stripe_settings(settings)
+    payment = PaymentFactory(
+        booking_id=str(uuid.uuid4()),
+        status=PaymentStatus.PENDING,
+        provider_status="requires_action",
+        **MOCK_AMOUNT,
+    )
+
+    end_booking(booking_id=payment.booking_id, how="expired")
+    inprocess_relay.drain()
+
+    ended = Payment.objects.using("documents").get(pk=payment.pk)
+    assert (ended.status, ended.booking_ended_at is not None) == (PaymentStatus.FAILED, True)
+    [outcome] = emitted(Topic.PAYMENT_PROCESSED, booking_id=payment.booking_id)
+    assert outcome["status"] == "FAILED"
+
+
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_reconciliation_reads_a_stale_intent_from_stripe_mock(settings, stripe_mock_base: str) -> None:
+    _stripe_settings(settings)
+    then = timezone.now() - timedelta(minutes=15)
+    payment = PaymentFactory(
+        status=PaymentStatus.PENDING,
+        provider_status="requires_action",
+        created_at=then,
+        updated_at=then,
+        submitted_at=then,
+        **MOCK_AMOUNT,
+    )
+
+    report = payments_reconcile()
+
+    assert report.actions == {"settled": 1}
+    assert Payment.objects.using("documents").get(pk=payment.pk).status == PaymentStatus.FAILED

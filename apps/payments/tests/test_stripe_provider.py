@@ -40,7 +40,11 @@ def test_a_charge_creates_and_confirms_a_payment_intent_with_the_idempotency_key
     result = charge(provider, key="ticketflow-booking-bk-1-attempt-1")
 
     assert result == ChargeResult(
-        status=ChargeStatus.SUCCEEDED, reference="pi_ok", provider_status="succeeded"
+        status=ChargeStatus.SUCCEEDED,
+        reference="pi_ok",
+        provider_status="succeeded",
+        amount_cents=4200,
+        currency="EUR",
     )
     [request] = fake_stripe.requests
     assert (request.method, request.path) == ("POST", "/v1/payment_intents")
@@ -52,6 +56,7 @@ def test_a_charge_creates_and_confirms_a_payment_intent_with_the_idempotency_key
         "payment_method": "pm_card_visa",
         "payment_method_types[0]": "card",
         "confirm": "true",
+        "use_stripe_sdk": "true",
         "description": "Tickets for booking bk-1",
         "metadata[booking_id]": "bk-1",
         "metadata[attempt]": "1",
@@ -95,14 +100,102 @@ def test_an_intent_that_needs_the_customer_is_pending(
     provider: StripeProvider, fake_stripe: FakeStripe
 ) -> None:
     fake_stripe.answer(
-        200, payment_intent("pi_3ds", "requires_action", next_action={"type": "use_stripe_sdk"})
+        200,
+        payment_intent(
+            "pi_3ds",
+            "requires_action",
+            client_secret="pi_3ds_secret_abc",
+            next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}},
+        ),
     )
 
     result = charge(provider)
 
+    # What the buyer's page needs to finish 3-D Secure with stripe.handleNextAction.
     assert result == ChargeResult(
-        status=ChargeStatus.PENDING, reference="pi_3ds", provider_status="requires_action"
+        status=ChargeStatus.PENDING,
+        reference="pi_3ds",
+        provider_status="requires_action",
+        client_secret="pi_3ds_secret_abc",
+        next_action_type="use_stripe_sdk",
+        amount_cents=4200,
+        currency="EUR",
     )
+
+
+def test_a_redirect_action_carries_its_url(provider: StripeProvider, fake_stripe: FakeStripe) -> None:
+    fake_stripe.answer(
+        200,
+        payment_intent(
+            "pi_redirect",
+            "requires_action",
+            client_secret="pi_redirect_secret_abc",
+            next_action={
+                "type": "redirect_to_url",
+                "redirect_to_url": {"url": "https://hooks.stripe.com/3ds"},
+            },
+        ),
+    )
+
+    result = charge(provider)
+
+    assert (result.next_action_type, result.next_action_url) == (
+        "redirect_to_url",
+        "https://hooks.stripe.com/3ds",
+    )
+
+
+def test_a_settled_intent_keeps_no_client_secret(provider: StripeProvider, fake_stripe: FakeStripe) -> None:
+    fake_stripe.answer(200, payment_intent("pi_ok", "succeeded", client_secret="pi_ok_secret_abc"))
+
+    assert charge(provider).client_secret == ""
+
+
+def test_retrieve_reads_the_intent(provider: StripeProvider, fake_stripe: FakeStripe) -> None:
+    fake_stripe.answer(200, payment_intent("pi_ok", "succeeded"))
+
+    result = provider.retrieve(reference="pi_ok")
+
+    assert (result.status, result.reference) == (ChargeStatus.SUCCEEDED, "pi_ok")
+    [request] = fake_stripe.requests
+    assert (request.method, request.path) == ("GET", "/v1/payment_intents/pi_ok")
+
+
+def test_cancel_cancels_the_intent_with_its_own_key(
+    provider: StripeProvider, fake_stripe: FakeStripe
+) -> None:
+    fake_stripe.answer(200, payment_intent("pi_3ds", "canceled", cancellation_reason="abandoned"))
+
+    result = provider.cancel(idempotency_key="key-1-cancel", reference="pi_3ds")
+
+    assert (result.status, result.failure_code) == (ChargeStatus.FAILED, "payment_canceled")
+    [request] = fake_stripe.requests
+    assert (request.path, request.headers["idempotency-key"], request.form) == (
+        "/v1/payment_intents/pi_3ds/cancel",
+        "key-1-cancel",
+        {"cancellation_reason": "abandoned"},
+    )
+
+
+def test_cancelling_an_intent_that_succeeded_returns_the_success(
+    provider: StripeProvider, fake_stripe: FakeStripe
+) -> None:
+    # Stripe's answer to cancelling a succeeded intent: 400 with the intent in the error.
+    fake_stripe.answer(
+        400,
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "payment_intent_unexpected_state",
+                "message": "You cannot cancel this PaymentIntent because it has a status of succeeded.",
+                "payment_intent": payment_intent("pi_3ds", "succeeded"),
+            }
+        },
+    )
+
+    result = provider.cancel(idempotency_key="key-1-cancel", reference="pi_3ds")
+
+    assert (result.status, result.reference) == (ChargeStatus.SUCCEEDED, "pi_3ds")
 
 
 def test_an_unknown_payment_method_is_a_failed_charge(

@@ -27,9 +27,9 @@ def stripe_client() -> Client:
     return Client(enforce_csrf_checks=True)
 
 
-def stripe_event(event_id: str, event_type: str, data_object: dict[str, Any]) -> str:
+def stripe_event(event_id: str, event_type: str, data_object: dict[str, Any], **extra: Any) -> str:
     return json.dumps(
-        {"id": event_id, "object": "event", "type": event_type, "data": {"object": data_object}},
+        {"id": event_id, "object": "event", "type": event_type, "data": {"object": data_object}, **extra},
         separators=(",", ":"),
     )
 
@@ -268,3 +268,125 @@ def test_without_a_webhook_secret_the_endpoint_is_not_there(stripe_client: Clien
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+# --- events that must not be lost, and events that contradict the payment --------------------------
+
+
+def test_an_intent_not_yet_recorded_by_its_id_is_matched_by_its_metadata(
+    stripe_client: Client, webhook_secret: str
+) -> None:
+    # The charge is on record, but Stripe's answer (the intent id) is not yet.
+    payment = PaymentFactory(status=PaymentStatus.PENDING, provider_reference="", provider_status="")
+    intent = payment_intent(
+        "pi_new", "succeeded", metadata={"booking_id": payment.booking_id, "attempt": "1"}
+    )
+    payload = stripe_event("evt_meta", "payment_intent.succeeded", intent)
+
+    response = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert response.json()["outcome"] == "applied"
+    settled = reload(payment)
+    assert (settled.status, settled.provider_reference) == (PaymentStatus.SUCCEEDED, "pi_new")
+    assert len(emitted(Topic.PAYMENT_PROCESSED, booking_id=payment.booking_id)) == 1
+
+
+def test_an_intent_of_ours_not_recorded_at_all_is_answered_so_that_stripe_retries(
+    stripe_client: Client, webhook_secret: str
+) -> None:
+    booking_id = "c2a1d7a4-93b2-4d8b-a8c5-0b1f3f9d1e22"
+    intent = payment_intent("pi_early", "succeeded", metadata={"booking_id": booking_id, "attempt": "1"})
+    payload = stripe_event("evt_early", "payment_intent.succeeded", intent, created=int(time.time()))
+
+    first = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert first.status_code == 409
+    assert first.json()["error"]["code"] == "payment_not_recorded_yet"
+    assert not StripeWebhookEvent.objects.using("documents").filter(stripe_event_id="evt_early").exists()
+
+    # Stripe's retry, once the charge's transaction has committed, is applied, not dropped.
+    payment = PaymentFactory(
+        booking_id=booking_id, status=PaymentStatus.PENDING, provider_reference="pi_early"
+    )
+    retry = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert (retry.status_code, retry.json()["outcome"]) == (200, "applied")
+    assert reload(payment).status == PaymentStatus.SUCCEEDED
+
+
+def test_an_unknown_intent_stops_being_retried_after_the_window(
+    stripe_client: Client, webhook_secret: str
+) -> None:
+    intent = payment_intent("pi_gone", "succeeded", metadata={"booking_id": "bk-elsewhere", "attempt": "1"})
+    payload = stripe_event("evt_old", "payment_intent.succeeded", intent, created=int(time.time()) - 7200)
+
+    response = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "ignored")
+
+
+def test_an_intent_without_a_booking_is_not_ours_and_ignored(
+    stripe_client: Client, webhook_secret: str
+) -> None:
+    payload = stripe_event(
+        "evt_foreign", "payment_intent.succeeded", payment_intent("pi_foreign", "succeeded")
+    )
+
+    response = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "ignored")
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        pytest.param({"amount": 100}, "amount 100 != 4200", id="amount"),
+        pytest.param({"currency": "usd"}, "currency USD != EUR", id="currency"),
+    ],
+)
+def test_an_intent_that_contradicts_the_payment_is_rejected_and_changes_nothing(
+    stripe_client: Client, webhook_secret: str, change: dict[str, Any], detail: str
+) -> None:
+    payment = PaymentFactory(status=PaymentStatus.PENDING, provider_status="requires_action")
+    intent = payment_intent(payment.provider_reference, "succeeded", **change)
+    payload = stripe_event("evt_bad", "payment_intent.succeeded", intent)
+
+    response = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "rejected")
+    assert reload(payment).status == PaymentStatus.PENDING
+    assert emitted(Topic.PAYMENT_PROCESSED, booking_id=payment.booking_id) == []
+    record = StripeWebhookEvent.objects.using("documents").get(stripe_event_id="evt_bad")
+    assert (record.outcome, record.detail, record.payment_id) == ("rejected", detail, payment.pk)
+
+
+def test_a_live_mode_event_at_a_test_mode_server_is_rejected(
+    stripe_client: Client, webhook_secret: str, settings
+) -> None:
+    settings.PAYMENTS = {**settings.PAYMENTS, "STRIPE_SECRET_KEY": "sk_test_123"}
+    payment = PaymentFactory(status=PaymentStatus.PENDING, provider_status="requires_action")
+    intent = payment_intent(payment.provider_reference, "succeeded")
+    payload = stripe_event("evt_live", "payment_intent.succeeded", intent, livemode=True)
+
+    response = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert response.json()["outcome"] == "rejected"
+    assert reload(payment).status == PaymentStatus.PENDING
+    record = StripeWebhookEvent.objects.using("documents").get(stripe_event_id="evt_live")
+    assert record.detail == "a live-mode event for this server"
+
+
+def test_a_refund_in_another_currency_is_rejected(stripe_client: Client, webhook_secret: str) -> None:
+    payment = PaymentFactory(status=PaymentStatus.SUCCEEDED)
+    charge = {
+        "id": "ch_1",
+        "object": "charge",
+        "payment_intent": payment.provider_reference,
+        "refunded": True,
+    }
+    payload = stripe_event("evt_refund_usd", "charge.refunded", {**charge, "currency": "usd"})
+
+    response = post(stripe_client, payload, stripe_signature(payload, webhook_secret))
+
+    assert response.json()["outcome"] == "rejected"
+    assert reload(payment).status == PaymentStatus.SUCCEEDED

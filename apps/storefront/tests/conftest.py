@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,15 @@ def browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# Runs in every page before its own scripts: a refused script, style or frame becomes a
+# console error the test sees (Chromium's own CSP messages do not reach Playwright).
+REPORT_POLICY_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} refused ${event.blockedURI || "inline"} on ${location.pathname}`);
+});
+"""
+
+
 @dataclass
 class Browsing:
     """Opens isolated browser sessions against the live server and keeps their pages."""
@@ -204,12 +213,20 @@ class Browsing:
             base_url=self.base_url, viewport={"width": width, "height": height}, locale="en-GB"
         )
         context.set_default_timeout(10_000)
+        context.add_init_script(REPORT_POLICY_VIOLATIONS)
         self.opened.append(context)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.js_errors = errors
+        page.on("console", self._watch_policy)
         return page
+
+    def _watch_policy(self, message: Any) -> None:
+        if message.type == "error" and message.text.startswith("CSP violation"):
+            self.policy_violations.append(message.text)
+
+    policy_violations: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -218,6 +235,8 @@ def browsing(browser: Any, live_server: Any) -> Iterator[Browsing]:
     yield sessions
     for context in sessions.opened:
         context.close()
+    # Every page a browser test opens keeps to the Content Security Policy.
+    assert sessions.policy_violations == []
 
 
 def screenshot(page: Any, name: str) -> Path:

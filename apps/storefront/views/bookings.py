@@ -21,8 +21,10 @@ from apps.bookings.selectors import booking_get, booking_list_for_user
 from apps.bookings.services import booking_cancel
 from apps.catalog.selectors import event_get
 from apps.inventory.selectors import seat_map
+from apps.payments.selectors import payment_action_for_booking
 from apps.storefront.display import failure_outcome, local, money, venue_zone
 from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
+from apps.storefront.views.checkout import stripe_publishable_key
 from ticketflow import longpoll
 from ticketflow.errors import Conflict, NotFound
 
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 
 BOOKINGS_PER_PAGE = 10
 STATUS_WAIT_SECONDS = 20  # each long poll of the live page; under the proxies' usual 30-60 s
+# While a Stripe payment is under way and its 3-D Secure action not known yet, the page asks
+# again quickly: the action is recorded by payments, which does not change the booking.
+PAYMENT_STEP_WAIT_SECONDS = 2
 IN_FLIGHT = (BookingStatus.PENDING, BookingStatus.SEATS_LOCKED)
 
 _STEP_LABELS = {
@@ -129,9 +134,18 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
             + "?seats="
             + ",".join(str(seat_id) for seat_id in booking.seat_ids)
         )
+    stripe_key = stripe_publishable_key()
+    action = (
+        payment_action_for_booking(booking_id=str(booking.pk), viewer_id=str(request.user.pk))
+        if status == BookingStatus.SEATS_LOCKED and stripe_key
+        else None
+    )
+    paying_at_stripe = status == BookingStatus.SEATS_LOCKED and bool(stripe_key) and action is None
     return {
         "booking": booking,
         "event": event,
+        "payment_action": action,
+        "stripe_key": stripe_key,
         "starts": local(booking.event_starts_at, zone),
         "lines": _seat_lines(booking),
         "total": money(booking.total_cents, booking.currency) if booking.total_cents is not None else "",
@@ -140,7 +154,7 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "polling": status in IN_FLIGHT or _awaiting_tickets(booking),
         "tickets": _tickets(booking),
         "awaiting_tickets": _awaiting_tickets(booking),
-        "wait_seconds": STATUS_WAIT_SECONDS,
+        "wait_seconds": PAYMENT_STEP_WAIT_SECONDS if paying_at_stripe else STATUS_WAIT_SECONDS,
         "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
         "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
         "steps": [
@@ -179,7 +193,8 @@ def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpRespons
         return HttpResponseClientRedirect(login) if request.htmx else redirect(login)
     booking = _booking_or_404(request, booking_id)
     seen = request.GET.get("v")
-    wait = STATUS_WAIT_SECONDS if request.GET.get("wait") else 0
+    asked = request.GET.get("wait", "")
+    wait = min(int(asked), STATUS_WAIT_SECONDS) if asked.isdigit() else (STATUS_WAIT_SECONDS if asked else 0)
     waiting = booking.status in IN_FLIGHT or _awaiting_tickets(booking)
     if wait and waiting and seen == str(booking.version) and not longpoll.waited(request):
         if longpoll.deferrable(request):

@@ -18,6 +18,7 @@ from apps.storefront import seating
 from apps.storefront.display import availability_badge, local, money, venue_zone
 from apps.storefront.forms import TEST_CARDS, CheckoutForm, new_checkout_token
 from ticketflow.errors import ApplicationError
+from ticketflow.ratelimit import consume, requester_key
 
 if TYPE_CHECKING:
     from apps.catalog.models import Event
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 CLOSED = ("cancelled", "ended", "soon", "closed")
 # Service error codes -> the field the buyer should look at.
 _FIELD_OF = {"seat_ids": "seat", "payment_method": "payment_method"}
+# Refusals of the whole order (not of a field), answered with their own status for scripts.
+_LIMITS = {"purchase_limit_reached", "too_many_unpaid_bookings", "booking_in_progress"}
 
 
 def seat_label(seat: dict[str, Any]) -> str:
@@ -58,6 +61,10 @@ def _explain(form: CheckoutForm, error: ApplicationError, seats: dict[str, dict[
         ]
         form.add_error("seat", _taken("; ".join(seat_label(seat) for seat in taken) or "one of your seats"))
         return
+    if error.code in _LIMITS:
+        # The buyer's words already; the order stays on the page for after they act on it.
+        form.add_error(None, error.message)
+        return
     if error.code == "idempotency_key_reused":
         # The form's token already placed a booking; a new one lets the buyer decide again.
         form.data = form.data.copy()
@@ -87,7 +94,13 @@ def _explain(form: CheckoutForm, error: ApplicationError, seats: dict[str, dict[
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
-    """``/events/<id>/checkout``: review and pay; POST starts the booking and shows its progress."""
+    """``/events/<id>/checkout``: review and pay; POST starts the booking and shows its progress.
+
+    Every POST counts against the same ``booking`` rate limit as ``POST /api/bookings``, one
+    counter per account; a refused one shows the order again with a 429 and Retry-After.
+    A booking the door refuses for a purchase limit shows the order with the reason (409).
+    """
+    throttle = consume(request, "booking", requester_key(request)) if request.method == "POST" else None
     event = _event_or_404(event_id)
     seats_now = seat_map(event_id=str(event.pk))
     if seats_now is None:
@@ -124,7 +137,16 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
         else []
     )
     taken = [seat for seat in chosen if seating.state_of(seat, mine) in (seating.HELD, seating.SOLD)]
-    if taken:
+    status = 200
+    headers: dict[str, str] = {}
+    if throttle is not None and not throttle.allowed:
+        status, headers = 429, {"Retry-After": str(throttle.retry_after)}
+        form.add_error(
+            None,
+            "You are placing bookings faster than we allow. Your seats are still selected: wait "
+            f"{throttle.retry_after} second{'s' * (throttle.retry_after != 1)}, then press Pay again.",
+        )
+    elif taken:
         # A hint, not the judge: inventory decides in the saga. It saves a doomed booking.
         form.add_error("seat", _taken("; ".join(seat_label(seat) for seat in taken)))
     elif request.method == "POST" and valid and badge.key not in CLOSED:
@@ -142,6 +164,8 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
             )
         except ApplicationError as error:
             _explain(form, error, by_id)
+            if error.code in _LIMITS:
+                status = error.status_code
         else:
             return redirect("storefront:booking-detail", booking_id=booking.pk)
 
@@ -168,5 +192,9 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
         "test_cards": TEST_CARDS,
         "stripe_key": stripe_key,
         "hold_minutes": event.hold_minutes,
+        "limit_reached": status == 409,
     }
-    return render(request, "storefront/checkout.html", context)
+    response = render(request, "storefront/checkout.html", context, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response

@@ -11,7 +11,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from apps.accounts.services import user_ensure
@@ -87,6 +88,11 @@ class Command(BaseCommand):
     help = "Create the test user, an admin, three venues and upcoming events on sale (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.TICKETFLOW_ENV == "production":
+            raise CommandError(
+                "seed creates a test user with a published password and demo events; "
+                "it does not run in production. Create staff with `manage.py createsuperuser`."
+            )
         user, created = user_ensure(email=TEST_USER[0], password=TEST_USER[1], name=TEST_USER[2])
         self.stdout.write(
             f"test user   {user.email} / {TEST_USER[1]}" + ("" if created else " (already there)")
