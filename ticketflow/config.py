@@ -113,6 +113,18 @@ class Environment(BaseSettings):
     CELERY_QUEUE: str = Field(
         default="ticketflow", description="The Celery queue tasks go to and workers read."
     )
+    CELERY_VISIBILITY_TIMEOUT: int = Field(
+        default=120,
+        ge=10,
+        le=24 * 3600,
+        description="Seconds before the Redis broker gives a killed worker's unacknowledged task to another.",
+    )
+    NOTIFICATION_SEND_LEASE_SECONDS: int = Field(
+        default=90,
+        ge=5,
+        le=3600,
+        description="Seconds an email may stay SENDING before another worker may take it over.",
+    )
 
     JWT_SECRET: str | None = None
     JWT_EXPIRY_HOURS: int = Field(default=24, ge=1, le=24 * 30)

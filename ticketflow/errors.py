@@ -3,19 +3,32 @@
 Every failure a client can cause answers ``{"error": {"code", "message", "details"}}`` with a
 4xx status and a message a person understands. Services raise ``ApplicationError``
 subclasses; the DRF exception handler below and the project's 404/500 handlers render them.
+
+A database that does not answer (down, restarting, out of connections, a lock wait that
+timed out) is not a bug and not the client's fault: it is ``503 service_unavailable`` with
+``Retry-After``, in the JSON shape for the API and as a plain 503 page for browsers.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 tells clients to wait: PostgreSQL restarts and fails over within seconds."""
 
 
 class ApplicationError(Exception):
@@ -69,6 +82,22 @@ class Busy(ApplicationError):
     status_code = 503
     code = "busy"
     default_message = "We are very busy right now; please try again in a moment."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "We cannot reach our database right now. Please try again in a few seconds."
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` says a database did not answer, rather than that the code is wrong.
+
+    Django raises ``OperationalError`` for a refused or dropped connection, an exhausted
+    pool, a server shutting down, a lock or statement timeout, a deadlock, and SQLite's
+    "database is locked"; ``InterfaceError`` for a connection already closed under it.
+    """
+    return isinstance(error, OperationalError | InterfaceError)
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -132,10 +161,16 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         status, body = 400, error_body("invalid", "Some of the data sent is not valid.", details)
     elif isinstance(exc, drf.APIException):
         status, body = _render_drf(exc)
+    elif is_database_unavailable(exc):
+        logger.warning("answering 503: the database did not answer: %s", exc)
+        unavailable = ServiceUnavailable()
+        status, body = unavailable.status_code, error_body(unavailable.code, unavailable.message)
     else:
         return None
     set_rollback()
     headers = {}
+    if status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, drf.APIException):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
@@ -155,3 +190,22 @@ def wants_json(request: HttpRequest) -> bool:
 
 def json_error_response(status: int, code: str, message: str) -> HttpResponse:
     return JsonResponse(error_body(code, message), status=status)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse | None:
+    """The 503 for the exception being handled if a database did not answer, else ``None``.
+
+    Called by the project's 500 handler, so it covers failures anywhere in the request
+    (a view, a middleware, the session save). The page is rendered without a request
+    context: the context processors would ask the database that just failed.
+    """
+    error = sys.exc_info()[1]
+    if not is_database_unavailable(error):
+        return None
+    unavailable = ServiceUnavailable()
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(error_body(unavailable.code, unavailable.message), status=503)
+    else:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

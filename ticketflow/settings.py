@@ -262,6 +262,17 @@ else:
     }
     for _folder in ("queue", "processed", "control"):
         (_spool / _folder).mkdir(parents=True, exist_ok=True)
+if REDIS_URL:
+    # acks_late on Redis: a message a killed worker held comes back after the visibility
+    # timeout (Kombu's default is an hour). Restores are checked every few seconds, not every
+    # 100 (the default interval times the default throttle). Tasks running longer than the
+    # timeout, or waiting longer for their countdown, are handed out again: every task here
+    # is idempotent (the notification claim makes a second copy a no-op).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": ENV.CELERY_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": max(1, min(10, ENV.CELERY_VISIBILITY_TIMEOUT // 6)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_DEFAULT_QUEUE = ENV.CELERY_QUEUE
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -271,13 +282,35 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The saga's safety net, run by beat and by a thread of every relay and consumer process
+# (ticketflow.messaging.sweeps), so holds expire and stuck bookings end while beat is down.
+TICKETFLOW_SWEEPS: dict[str, dict[str, object]] = {
+    "bookings.expire_overdue_holds": {"function": "apps.bookings.tasks.expire_overdue_holds", "every": 10.0},
+    "bookings.time_out_pending": {"function": "apps.bookings.tasks.time_out_pending", "every": 30.0},
+    "inventory.release_lapsed_holds": {
+        "function": "apps.inventory.tasks.release_lapsed_holds",
+        "every": 30.0,
+    },
+    "notifications.requeue_stuck": {
+        "function": "apps.notifications.tasks.requeue_stuck_notifications",
+        "every": 60.0,
+    },
+}
+TICKETFLOW_SWEEPS_IN_WORKERS = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "expire-overdue-holds": {"task": "bookings.expire_overdue_holds", "schedule": 10.0},
+    **{name: {"task": name, "schedule": sweep["every"]} for name, sweep in TICKETFLOW_SWEEPS.items()},
     "reconcile-seat-claims": {"task": "inventory.reconcile_seat_claims", "schedule": 60.0},
-    "notifications-requeue-stuck": {"task": "notifications.requeue_stuck", "schedule": 60.0},
     "payments-reconcile-pending": {"task": "payments.reconcile_pending", "schedule": 60.0},
     "prune-outbox-and-inbox": {"task": "messaging.prune", "schedule": 3600.0},
 }
+# A booking still PENDING this long after its request lost its booking.initiated or its
+# seats.locked (dead-lettered, or an outage longer than this): it ends FAILED (timed_out).
+BOOKING_PENDING_TIMEOUT = timedelta(minutes=5)
+# Seats still LOCKED this long after their hold ran out lost their release (bookings'
+# expiry normally releases them at once): inventory puts them back on sale itself.
+HOLD_SWEEP_GRACE = timedelta(minutes=2)
+# A notification SENDING for longer than this belongs to a worker that died mid-send.
+NOTIFICATION_SEND_LEASE = timedelta(seconds=ENV.NOTIFICATION_SEND_LEASE_SECONDS)
 
 # --- Mail -----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ticketflow import health, metrics
-from ticketflow.errors import json_error_response, wants_json
+from ticketflow.errors import database_unavailable_response, json_error_response, wants_json
 
 urlpatterns = [
     path("health", health.health, name="health"),
@@ -46,6 +46,8 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    if (unavailable := database_unavailable_response(request)) is not None:
+        return unavailable
     if wants_json(request):
         return json_error_response(
             500, "server_error", "Something went wrong on our side; it has been logged."

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -89,7 +91,23 @@ class BookingCreateApi(BrowsableForm, APIView):
         headers = {"Location": f"/api/bookings/{booking.id}", "Retry-After": str(RETRY_AFTER_SECONDS)}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return Response(BookingOutput(booking).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(_accepted(booking), status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+def _accepted(booking: Booking) -> dict[str, Any]:
+    """The 202's body. The booking is committed by now, so this must not fail.
+
+    Its timeline and tickets are read from the database; if that fails (the database went
+    away just after the commit), the booking is answered without them rather than with an
+    error that would make the client believe nothing was booked. The timeline is complete
+    at the next ``GET``.
+    """
+    try:
+        return BookingOutput(booking).data
+    except DatabaseError as error:
+        logger.warning("booking %s committed; answering without its timeline: %s", booking.id, error)
+        booking._prefetched_objects_cache = {"steps": [], "tickets": []}
+        return BookingOutput(booking).data
 
 
 class BookingMyApi(GenericAPIView):

@@ -11,6 +11,10 @@ _turned_away = Counter(
     "a seat already claimed or sold, or a purchase limit the buyer reached.",
     ["reason"],
 )
+_timed_out = Counter(
+    "ticketflow_bookings_timed_out_total",
+    "Bookings the sweep ended FAILED because they stayed PENDING too long (a lost saga event).",
+)
 _saga = Histogram(
     "ticketflow_booking_saga_seconds",
     "Time from a booking's request to its outcome (confirmed, failed, expired, cancelled).",
@@ -40,3 +44,7 @@ def finished(outcome: str, seconds: float) -> None:
 def turned_away(reason: str) -> None:
     """Count one request refused at the door; ``reason`` is one of :data:`TURNED_AWAY_REASONS`."""
     _turned_away.labels(reason).inc()
+
+
+def timed_out() -> None:
+    _timed_out.inc()

@@ -853,3 +853,65 @@ def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
             _emit(BookingExpired(**_facts(booking), seat_ids=booking.seat_ids), booking)
             expired += 1
     return expired
+
+
+def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) -> int:
+    """End bookings stuck PENDING past ``settings.BOOKING_PENDING_TIMEOUT``: FAILED (``timed_out``).
+
+    A booking is PENDING for well under a second unless its ``booking.initiated`` or the
+    answer to it (``seats.locked`` / ``seats.lock-failed``) was lost: dead-lettered, or held
+    up by an outage longer than the timeout. Nothing was charged (payment is requested only
+    from SEATS_LOCKED), so the booking fails and ``booking.failed`` tells the buyer. Seats
+    inventory did hold for it come back by themselves: a late ``seats.locked`` (a replayed
+    dead letter) is answered with ``seats.release`` because the booking has ended, and a
+    hold whose ``seats.locked`` never arrives is released by inventory's own sweep of lapsed
+    holds.
+
+    Safe to run on several workers at once, and again: each booking is taken with SKIP
+    LOCKED and re-checked under its lock, in its own transaction; a booking no longer
+    PENDING is left alone. The door's seat claims of a booking it ends are dropped (inventory's
+    rows still decide). Returns how many bookings it ended.
+    """
+    now = now or timezone.now()
+    cutoff = now - settings.BOOKING_PENDING_TIMEOUT
+    candidates = list(
+        Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    timed_out = 0
+    reason = "We could not confirm your seats in time, so this booking was not completed. You have not been charged."
+    for booking_id in candidates:
+        with db.atomic(_db()):
+            booking = (
+                Booking.objects.select_for_update(skip_locked=True)
+                .filter(pk=booking_id, status=BookingStatus.PENDING, created_at__lt=cutoff)
+                .first()
+            )
+            if booking is None:
+                continue
+            _move(
+                booking,
+                BookingStatus.FAILED,
+                step="booking.timed-out",
+                detail=f"no answer about the seats within {settings.BOOKING_PENDING_TIMEOUT}",
+                failure_code="timed_out",
+                failure_reason=reason,
+            )
+            _emit(BookingFailed(**_facts(booking), reason_code="timed_out", reason=reason), booking)
+            event_id, seat_ids, owner = str(booking.event_id), list(booking.seat_ids), str(booking.id)
+
+            def after_commit(
+                event_id: str = event_id, seat_ids: list[str] = seat_ids, owner: str = owner
+            ) -> None:
+                # The door's claims would turn buyers away until the hold's length is up.
+                seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=owner)
+                metrics.timed_out()
+
+            db.on_commit(after_commit, using=_db())
+            timed_out += 1
+    if timed_out:
+        logger.warning(
+            "%d booking(s) stuck PENDING timed out (a lost booking.initiated or seats.locked?)", timed_out
+        )
+    return timed_out

@@ -76,6 +76,12 @@ class Seat(models.Model):
         indexes = (
             models.Index(fields=("event_id", "status"), name="inventory_seat_status_idx"),
             models.Index(fields=("booking_id",), name="inventory_seat_booking_idx"),
+            # The lapsed-hold sweep reads only held seats, by expiry: a small partial index.
+            models.Index(
+                fields=("hold_expires_at",),
+                name="inventory_seat_held_idx",
+                condition=models.Q(status="LOCKED"),
+            ),
         )
 
     def __str__(self) -> str:

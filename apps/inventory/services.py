@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from apps.inventory import metrics
 from apps.inventory.models import CancelledBooking, SaleEvent, Seat, SeatStatus
 from apps.inventory.selectors import seat_map_forget
 from ticketflow import db, seat_claims
@@ -494,3 +495,54 @@ def seat_claims_reconcile(*, event_id: str) -> int:
     if dropped:
         logger.warning("dropped %d seat claims of event %s that its seats contradict", dropped, event_id)
     return dropped
+
+
+def seat_holds_release_lapsed(
+    *, now: datetime | None = None, grace: timedelta | None = None, limit: int = 1000
+) -> int:
+    """Put back on sale seats still LOCKED ``grace`` after their hold ran out; returns how many.
+
+    Bookings releases a hold when it expires (``seats.release``), so a seat still held past
+    its expiry plus ``grace`` (default ``settings.HOLD_SWEEP_GRACE``) lost that release: the
+    ``seats.locked`` announcing the hold was dead-lettered and bookings never learned of it,
+    or the release itself was. Inventory then frees the seats on its own, without waiting for
+    an event that may never come. The grace keeps this sweep behind bookings' expiry, which
+    runs every few seconds: a paid booking's confirmation never finds its seats swept unless
+    bookings' sweeps were down for longer than the grace.
+
+    Safe to run on several workers at once and again: the seats are taken with SKIP LOCKED
+    (a hold being decided right now is left for the next run), and the update re-checks that
+    each is still LOCKED by a lapsed hold, so a seat freed, sold or held again meanwhile is
+    left alone.
+    """
+    now = now or timezone.now()
+    cutoff = now - (settings.HOLD_SWEEP_GRACE if grace is None else grace)
+    with db.atomic(_db()):
+        lapsed = list(
+            Seat.objects.select_for_update(skip_locked=True)
+            .filter(status=SeatStatus.LOCKED, hold_expires_at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", "event_id", "booking_id", "hold_id")[:limit]
+        )
+        if not lapsed:
+            return 0
+        released = _free(
+            Seat.objects.filter(
+                id__in=[seat_id for seat_id, *_ in lapsed],
+                status=SeatStatus.LOCKED,
+                hold_expires_at__lt=cutoff,
+            )
+        )
+        holds: dict[tuple[str, str, str], list[str]] = {}
+        for seat_id, event_id, booking_id, hold_id in lapsed:
+            holds.setdefault((str(event_id), str(booking_id), str(hold_id)), []).append(str(seat_id))
+        for (event_id, booking_id, hold_id), seat_ids in holds.items():
+            _forget(event_id=event_id, booking_id=booking_id, seat_ids=seat_ids)
+            logger.warning(
+                "released %d seats of booking %s whose hold %s lapsed without a release",
+                len(seat_ids),
+                booking_id,
+                hold_id,
+            )
+        db.on_commit(lambda: metrics.seats_swept(released), using=_db())
+    return released

@@ -43,6 +43,7 @@ FAILURE_REASONS: dict[str, str] = {
     "event_not_on_sale": "Tickets for this event are not on sale right now.",
     "unknown_event": "This event is no longer available.",
     "busy": "We were very busy and could not hold your seats in time.",
+    "timed_out": "We could not confirm your seats in time. You have not been charged.",
     "payment_failed": "Your payment did not go through.",
     "card_declined": "Your card was declined by your bank or card issuer.",
     "insufficient_funds": "Your card was declined because of insufficient funds.",

@@ -10,17 +10,25 @@ Delivery is at least once, with de-duplication by claim:
   row, an admin resend) never produce a second email;
 * mail-server trouble moves the row to RETRY and the task retries with exponential
   backoff; after :data:`MAX_ATTEMPTS` the row is FAILED with the last error kept;
-* a worker that dies between the SMTP server accepting the message and the row being
-  marked SENT leaves the row SENDING; the sweep hands it out again after
-  :data:`STUCK_AFTER`, so that recipient gets the email twice. That window (one database
-  write) is the price of never losing an email; the Message-ID is derived from the row so
-  mailboxes that de-duplicate by it show one copy.
+* once the SMTP server has accepted a message, a delivery receipt goes to the cache
+  (Redis) before the row is marked SENT, and that idempotent update is retried for up to
+  half the send lease while the database is away. A worker that claims a row later (its
+  first worker died, or the database outlasted the retries) finds the receipt and records
+  SENT without sending again;
+* a row left SENDING by a worker that died is taken over once its claim is older than
+  ``settings.NOTIFICATION_SEND_LEASE`` (by the redelivered task message, or the sweep).
+
+One window remains: a worker killed between the server's "250 accepted" and the receipt
+(one Redis write), or a receipt lost with Redis, gets that recipient the email twice. That
+is the price of never losing an email; the Message-ID is derived from the row so mailboxes
+that de-duplicate by it show one copy.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +38,10 @@ from functools import partial
 from typing import Any
 
 from celery.utils.time import get_exponential_backoff_interval
-from django.db.models import F
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connections
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -48,6 +59,8 @@ RETRY_MAX_SECONDS = 30 * 60
 STUCK_AFTER = timedelta(minutes=5)
 """How long a row may sit untouched before the sweep re-enqueues it; far above a send's timeout."""
 SWEEP_BATCH = 500
+RECEIPT_TTL_SECONDS = 7 * 24 * 3600
+"""How long the cache remembers that the mail server accepted a notification."""
 
 CLAIMABLE = (NotificationStatus.PENDING, NotificationStatus.RETRY)
 
@@ -141,14 +154,25 @@ def notification_send(*, notification_id: uuid.UUID | str) -> SendResult:
     """Claim notification ``notification_id``, send it over SMTP, and record the outcome.
 
     Returns SKIPPED without sending when the row is not PENDING or RETRY (already sent,
-    failed for good, or being sent by another worker right now). Mail-server and
-    connection errors give RETRY with the delay to wait, or FAILED once the row has had
-    :data:`MAX_ATTEMPTS`; a permanent rejection (5xx) is FAILED at once. Any other error
-    is a bug: the row is FAILED with the error and the exception propagates.
+    failed for good, or being sent by another worker right now, within its lease). A row
+    whose message the mail server already accepted (a receipt in the cache) is recorded
+    SENT without a second send. Mail-server and connection errors give RETRY with the
+    delay to wait, or FAILED once the row has had :data:`MAX_ATTEMPTS`; a permanent
+    rejection (5xx) is FAILED at once. Any other error is a bug: the row is FAILED with the
+    error and the exception propagates.
+
+    The database being unreachable raises :class:`django.db.OperationalError` (or
+    ``InterfaceError``) before anything is sent, or, after the server accepted the message,
+    once recording SENT has been retried for half the send lease; the caller retries the
+    task later, and the receipt keeps that retry from sending again.
     """
     notification = _claim(notification_id)
     if notification is None:
         return SendResult(SendOutcome.SKIPPED)
+    if _has_receipt(notification.pk):
+        logger.info("notification %s was already accepted by the mail server; recording it", notification.pk)
+        _record_sent(notification)
+        return SendResult(SendOutcome.SENT)
     try:
         build_message(notification=notification).send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as error:
@@ -158,19 +182,82 @@ def notification_send(*, notification_id: uuid.UUID | str) -> SendResult:
         # not stay SENDING. The traceback goes to the worker's log.
         _mark_failed(notification, error)
         raise
-    # The server accepted the message, so SENT is the truth even if the sweep took the row
-    # back during a very slow send; recording it stops any queued repeat.
-    now = timezone.now()
-    Notification.objects.filter(pk=notification.pk).exclude(status=NotificationStatus.SENT).update(
-        status=NotificationStatus.SENT, sent_at=now, updated_at=now, version=F("version") + 1
-    )
+    _write_receipt(notification.pk)
+    _record_sent(notification)
     logger.info("sent %s notification %s", notification.kind, notification.pk)
     return SendResult(SendOutcome.SENT)
 
 
+def _receipt_key(notification_id: uuid.UUID | str) -> str:
+    return f"notifications:accepted:{notification_id}"
+
+
+def _write_receipt(notification_id: uuid.UUID | str) -> None:
+    """Remember, outside the database, that the mail server accepted this notification."""
+    try:
+        cache.set(_receipt_key(notification_id), 1, timeout=RECEIPT_TTL_SECONDS)
+    except Exception:
+        # Without the cache the row's SENT update is the only record; it is retried below.
+        logger.warning(
+            "could not store the delivery receipt of notification %s", notification_id, exc_info=True
+        )
+
+
+def _has_receipt(notification_id: uuid.UUID | str) -> bool:
+    try:
+        return bool(cache.get(_receipt_key(notification_id)))
+    except Exception:
+        # Cannot tell: send (at least once) rather than risk never sending.
+        logger.warning(
+            "could not read the delivery receipt of notification %s", notification_id, exc_info=True
+        )
+        return False
+
+
+def _record_sent(notification: Notification) -> None:
+    """Mark the row SENT, retrying while the database is unreachable (for half the send lease).
+
+    The server accepted the message, so SENT is the truth even if the sweep or another
+    worker took the row back meanwhile; the update is idempotent, and recording it stops
+    any queued repeat. Raises the last database error when the retries run out.
+    """
+    deadline = time.monotonic() + settings.NOTIFICATION_SEND_LEASE.total_seconds() / 2
+    pause = 0.25
+    alias = _alias()
+    while True:
+        try:
+            now = timezone.now()
+            Notification.objects.filter(pk=notification.pk).exclude(status=NotificationStatus.SENT).update(
+                status=NotificationStatus.SENT, sent_at=now, updated_at=now, version=F("version") + 1
+            )
+            return
+        except (OperationalError, InterfaceError) as error:
+            connections[alias].close_if_unusable_or_obsolete()
+            if time.monotonic() + pause > deadline:
+                logger.error(
+                    "notification %s was sent but could not be recorded SENT: %s", notification.pk, error
+                )
+                raise
+            logger.warning(
+                "notification %s was sent; recording it again in %.2fs: %s", notification.pk, pause, error
+            )
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 def _claim(notification_id: uuid.UUID | str) -> Notification | None:
-    """Take the row for this worker (PENDING/RETRY -> SENDING), or ``None`` if someone else has it."""
-    notification = Notification.objects.filter(pk=notification_id, status__in=CLAIMABLE).first()
+    """Take the row for this worker (PENDING/RETRY -> SENDING), or ``None`` if someone else has it.
+
+    A row SENDING for longer than the send lease is taken over: its worker died mid-send.
+    """
+    abandoned = Q(
+        status=NotificationStatus.SENDING,
+        updated_at__lt=timezone.now() - settings.NOTIFICATION_SEND_LEASE,
+        attempts__lt=MAX_ATTEMPTS,  # out of attempts: the sweep fails it
+    )
+    notification = Notification.objects.filter(
+        Q(status__in=CLAIMABLE) | abandoned, pk=notification_id
+    ).first()
     if notification is None:
         return None
     now = timezone.now()
@@ -185,6 +272,10 @@ def _claim(notification_id: uuid.UUID | str) -> Notification | None:
     )
     if claimed != 1:
         return None
+    if notification.status == NotificationStatus.SENDING:
+        logger.warning(
+            "took over notification %s from a worker that stopped while sending it", notification.pk
+        )
     notification.status = NotificationStatus.SENDING
     notification.attempts += 1
     notification.next_attempt_at = None

@@ -129,6 +129,11 @@ COUNTERS_AND_GAUGES = {
     "ticketflow_consumer_batch_fallbacks_total",
     "ticketflow_checkin_scans_total",
     "ticketflow_checkin_tickets",
+    "ticketflow_bookings_timed_out_total",
+    "ticketflow_seats_swept_total",
+    "ticketflow_sweep_runs_total",
+    "ticketflow_sweep_items_total",
+    "ticketflow_sweep_last_success_timestamp_seconds",
     "django_http_responses_total_by_status_view_method_total",
 }
 HISTOGRAMS = {
@@ -744,6 +749,9 @@ def test_dashboard_queries_only_metrics_the_code_exports() -> None:
         "ticketflow_ratelimit_throttled_total",
         "ticketflow_consumer_batch_size_bucket",
         "ticketflow_consumer_batch_fallbacks_total",
+        "ticketflow_bookings_timed_out_total",
+        "ticketflow_seats_swept_total",
+        "ticketflow_sweep_last_success_timestamp_seconds",
         "django_http_requests_latency_seconds_by_view_method_bucket",
         "django_http_responses_total_by_status_view_method_total",
     }

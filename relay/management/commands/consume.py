@@ -11,6 +11,7 @@ from relay.consumers import ConsumerRunner
 from relay.metrics_server import serve_metrics
 from relay.signals import stop_on_signals
 from ticketflow.messaging.handlers import contexts
+from ticketflow.messaging.sweeps import start_sweeper
 from ticketflow.messaging.transports import get_transport
 from ticketflow.messaging.transports.kafka import KafkaTransport
 
@@ -72,6 +73,8 @@ class Command(BaseCommand):
                 raise
 
         threads = [threading.Thread(target=run, args=(r,), name=r.group, daemon=True) for r in runners]
+        # Hold expiry and the stuck-saga sweeps run here too, so they go on while beat is down.
+        start_sweeper(stop)
         for thread in threads:
             thread.start()
         while any(thread.is_alive() for thread in threads):

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from relay.engine import Relay, run_workers
 from relay.metrics_server import serve_metrics
 from relay.signals import stop_on_signals
+from ticketflow.messaging.sweeps import start_sweeper
 from ticketflow.messaging.transports import get_transport, new_transport
 
 
@@ -44,7 +45,11 @@ class Command(BaseCommand):
         transport = get_transport()
         if options["once"]:
             stats = Relay(transport, stop=stop, **settings_for_relays).drain()
-        elif transport.remote and options["workers"] > 1:
+            self.stdout.write(f"relay published {stats.published} events in {stats.batches} batches")
+            return
+        # Hold expiry and the stuck-saga sweeps run here too, so they go on while beat is down.
+        start_sweeper(stop)
+        if transport.remote and options["workers"] > 1:
             stats = run_workers(new_transport, workers=options["workers"], stop=stop, **settings_for_relays)
         else:
             # The in-process transport applies events on the relay's own thread: one worker.

@@ -8,6 +8,11 @@ outbox order, up to ``CONSUMER_BATCH_SIZE`` per transaction). Dead letters becom
 :class:`~ticketflow.messaging.models.DeadLetter` rows on the context's database. An event
 counts as published once every subscriber has applied or dead-lettered it; if the process
 dies first, the row stays pending and the inbox absorbs the repeat.
+
+A database that does not answer (SQLite's "database is locked" under a writer from another
+process, a lost connection) is reported as :class:`TransportUnavailable`, like a broker that
+is down: the relay leaves the batch pending, backs off and tries again, and the contexts
+that had applied part of it find those events in their inboxes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from ticketflow.messaging.envelope import MalformedEvent, decode
 from ticketflow.messaging.handlers import consumer_group, subscribers
 from ticketflow.messaging.models import DeadLetter
 from ticketflow.messaging.outbox import PendingEvent
-from ticketflow.messaging.transports.base import PublishResult
+from ticketflow.messaging.transports.base import PublishResult, TransportUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +55,10 @@ class InProcessTransport:
     remote = False
 
     def publish(self, events: Sequence[PendingEvent]) -> PublishResult:
-        """Apply ``events`` to each subscribing context in batches; all are sent on return."""
+        """Apply ``events`` to each subscribing context in batches; all are sent on return.
+
+        Raises :class:`TransportUnavailable` when a context's database does not answer.
+        """
         size = int(settings.TICKETFLOW_EVENTS["CONSUMER_BATCH_SIZE"])
         per_context: dict[str, list[dispatch.Incoming]] = {}
         for event in events:
@@ -59,10 +67,13 @@ class InProcessTransport:
                 per_context.setdefault(context, []).append(incoming)
         # Contexts are independent, so each may take its events in one run; within a
         # context the outbox order is kept.
-        for context, batch in sorted(per_context.items()):
-            for start in range(0, len(batch), size):
-                for _ in dispatch.deliver_batch(batch[start : start + size], context):
-                    pass
+        try:
+            for context, batch in sorted(per_context.items()):
+                for start in range(0, len(batch), size):
+                    for _ in dispatch.deliver_batch(batch[start : start + size], context):
+                        pass
+        except dispatch.InfrastructureUnavailable as error:
+            raise TransportUnavailable(str(error)) from error
         return PublishResult(sent={event.id for event in events})
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
