@@ -53,7 +53,12 @@ CONTEXT_TOPICS = {
         "ticketflow.tickets.revoked",
         "ticketflow.ticket.scanned",
     },
-    "payments": {"ticketflow.payment.requested", "ticketflow.payment.refund-requested"},
+    "payments": {
+        "ticketflow.payment.requested",
+        "ticketflow.payment.refund-requested",
+        "ticketflow.booking.expired",
+        "ticketflow.booking.cancelled",
+    },
     "notifications": {
         "ticketflow.user.registered",
         "ticketflow.tickets.issued",
