@@ -376,7 +376,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 # The same client address as every rate limit (NUM_PROXIES honoured), the same email folding
 # as the login, and a lockout answered as a page or the JSON error shape.
-AXES_CLIENT_IP_CALLABLE = "ticketflow.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_address"
 AXES_USERNAME_CALLABLE = "apps.accounts.lockout.attempted_email"
 AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "current_password", "new_password"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +11,22 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from ticketflow.errors import error_body, wants_json
+from ticketflow.ratelimit import client_ip
 
 LOCKED_MESSAGE = "Too many failed sign-ins. Wait {minutes} minutes, then try again (or reset your password)."
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address axes records: the limiter's own (``client_ip``), or none when it is no IP address.
+
+    Requests made in code (``Client.force_login``, management commands) have no peer address.
+    """
+    address = client_ip(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
 
 
 def attempted_email(request: HttpRequest, credentials: Mapping[str, Any] | None) -> str:

@@ -42,7 +42,12 @@ def test_register_creates_the_account_and_announces_it_with_a_verification_link(
     user = User.objects.get()
     assert user.email == "ada.lovelace@example.com"
     assert user.check_password(GOOD["password"])
-    assert (user.is_staff, user.is_superuser, user.is_active, user.email_verified_at) == (False, False, True, None)
+    assert (user.is_staff, user.is_superuser, user.is_active, user.email_verified_at) == (
+        False,
+        False,
+        True,
+        None,
+    )
     [row] = OutboxMessage.objects.using("default").filter(topic=Topic.USER_REGISTERED)
     assert row.aggregate_id == str(user.pk)
     payload = json.loads(row.body)["payload"]
@@ -57,7 +62,9 @@ def test_register_creates_the_account_and_announces_it_with_a_verification_link(
 @pytest.mark.parametrize(
     "email", ["ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM", " Ada.Lovelace@example.com "]
 )
-def test_register_answers_a_taken_email_exactly_like_a_new_one_and_warns_its_owner(api: Api, email: str) -> None:
+def test_register_answers_a_taken_email_exactly_like_a_new_one_and_warns_its_owner(
+    api: Api, email: str
+) -> None:
     first = api.post("/api/users/register", GOOD)
 
     again = api.post("/api/users/register", {**GOOD, "email": email, "password": "Another-Secret-1999"})
@@ -95,7 +102,13 @@ def test_the_verification_link_confirms_the_address_once_and_forgeries_are_refus
     ("password", "problems"),
     [
         ("Ab1!-Short", ["This password is too short. It must contain at least 12 characters."]),
-        ("password", ["This password is too short. It must contain at least 12 characters.", "This password is too common."]),
+        (
+            "password",
+            [
+                "This password is too short. It must contain at least 12 characters.",
+                "This password is too common.",
+            ],
+        ),
         ("730192846571", ["This password is entirely numeric."]),
         ("ada.lovelace1", ["The password is too similar to the email address."]),
     ],
