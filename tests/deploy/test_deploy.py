@@ -56,6 +56,7 @@ CONTEXT_TOPICS = {
     "payments": {"ticketflow.payment.requested", "ticketflow.payment.refund-requested"},
     "notifications": {
         "ticketflow.user.registered",
+        "ticketflow.user.sign-up-attempted",
         "ticketflow.tickets.issued",
         "ticketflow.booking.failed",
         "ticketflow.booking.cancelled",
