@@ -387,7 +387,7 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ENV.JWT_ACCESS_MINUTES),
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=ENV.JWT_EXPIRY_HOURS),
-    # Each refresh returns a new refresh token and blacklists the one spent (apps.accounts.tokens).
+    # Each refresh returns a new refresh token and blacklists the one spent (accounts.services.sign_in_refresh).
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
@@ -16,3 +17,9 @@ class SignInJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token: Token) -> User:
         return user_for_token(claims=validated_token)
+
+
+class SignInJWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme of :class:`SignInJWTAuthentication` (simplejwt's bearer JWT)."""
+
+    target_class = SignInJWTAuthentication
