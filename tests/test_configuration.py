@@ -39,7 +39,7 @@ print(json.dumps({
     "transport": settings.TICKETFLOW_EVENTS["TRANSPORT"],
     "email": settings.EMAIL_BACKEND,
     "payments": settings.PAYMENTS["PROVIDER"],
-    "jwt_hours": settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 3600,
+    "jwt_hours": settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds() / 3600,
     "log_level": settings.LOGGING["root"]["level"],
 }))
 """

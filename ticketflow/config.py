@@ -127,7 +127,13 @@ class Environment(BaseSettings):
     )
 
     JWT_SECRET: str | None = None
-    JWT_EXPIRY_HOURS: int = Field(default=24, ge=1, le=24 * 30)
+    JWT_EXPIRY_HOURS: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="How long a sign-in lasts unused: the refresh token's lifetime (rotated on each use).",
+    )
+    JWT_ACCESS_MINUTES: int = Field(default=15, ge=1, le=60, description="The access token's lifetime.")
 
     SMTP_HOST: str | None = None
     SMTP_PORT: int = Field(default=1025, ge=1, le=65535)

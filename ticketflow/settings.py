@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "csp",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ticketflow.urls"
@@ -345,9 +349,14 @@ PAYMENTS = {
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out address or account before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "storefront:login"
 LOGIN_REDIRECT_URL = "/"
@@ -355,7 +364,7 @@ LOGOUT_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.accounts.authentication.SignInJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -377,20 +386,56 @@ REST_FRAMEWORK = {
 }
 
 # Requests per window, per scope (django-ratelimit's syntax: "30/m", "5/15m"), for the API
-# and the pages alike (ticketflow.ratelimit).
-RATE_LIMITS = {"login": "30/m", "register": "20/m", "booking": "60/m", "payment_refresh": "30/m"}
+# and the pages alike (ticketflow.ratelimit). "login" counts per address, "login-account" per
+# email address tried, whatever address it comes from.
+RATE_LIMITS = {
+    "login": "30/m",
+    "login-account": "10/15m",
+    "register": "20/m",
+    "token-refresh": "30/m",
+    "password-change": "5/15m",
+    "booking": "60/m",
+    "payment-refresh": "30/m",
+}
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_CACHE_PREFIX = f"{REDIS_NAMESPACE}rl:"
+
+# django-axes: failed session and admin sign-ins (and the API's, which authenticate the same
+# way), in the database so a lockout survives a cache outage. Either ten failures from one
+# address or ten against one account lock that address or account for 15 minutes.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# The same client address as every rate limit (NUM_PROXIES honoured), the same email folding
+# as the login, and a lockout answered as a page or the JSON error shape.
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_address"
+AXES_USERNAME_CALLABLE = "apps.accounts.lockout.attempted_email"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "current_password", "new_password"]
+
 
 SIMPLE_JWT = {
     "SIGNING_KEY": ENV.JWT_SECRET or local_secret(VAR_DIR, "jwt"),
     "ALGORITHM": "HS256",
-    "ACCESS_TOKEN_LIFETIME": timedelta(hours=ENV.JWT_EXPIRY_HOURS),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ENV.JWT_ACCESS_MINUTES),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=ENV.JWT_EXPIRY_HOURS),
+    # Each refresh returns a new refresh token and blacklists the one spent (accounts.services.sign_in_refresh).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "AUDIENCE": "ticketflow-api",
+    "ISSUER": PUBLIC_BASE_URL,
+    # A token names a hash of the password it was issued under: a new password voids it.
+    "CHECK_REVOKE_TOKEN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "sub",
 }
+
+# Email verification links stay valid this long (apps.accounts.services).
+EMAIL_VERIFICATION_MAX_AGE = timedelta(days=7)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TicketFlow API",

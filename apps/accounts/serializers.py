@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
 from apps.accounts.models import User
+from apps.accounts.services import sign_in_start
 
 
 class RegisterInput(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
     name = serializers.CharField(max_length=150)
+
+
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 class UserOutput(serializers.ModelSerializer):
@@ -25,21 +30,48 @@ class UserOutput(serializers.ModelSerializer):
 class MeOutput(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     role = serializers.SerializerMethodField()
+    email_verified = serializers.SerializerMethodField()
 
     class Meta:
         model = User
-        fields = ("id", "email", "name", "role", "date_joined")
+        fields = ("id", "email", "name", "role", "email_verified", "date_joined")
 
     def get_role(self, user: User) -> str:
-        """``admin`` (superuser), ``staff`` (runs venues and events) or ``customer``."""
+        """``admin`` (superuser), ``staff`` (may open the admin) or ``customer``; what staff may do is their permissions."""
         if user.is_superuser:
             return "admin"
         return "staff" if user.is_staff else "customer"
 
+    def get_email_verified(self, user: User) -> bool:
+        return user.email_verified_at is not None
 
-class LoginInput(TokenObtainPairSerializer):
-    """``{"email", "password"}`` -> ``{"access", "refresh"}``; emails match case-insensitively."""
+
+class LoginInput(TokenObtainSerializer):
+    """``{"email", "password"}`` -> ``{"access", "refresh"}`` of a new sign-in; emails match in any case."""
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
         attrs[self.username_field] = attrs[self.username_field].strip().lower()
-        return super().validate(attrs)
+        super().validate(attrs)
+        return sign_in_start(user=self.user).as_dict()
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096, required=False)
+
+
+class PasswordChangeInput(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class VerifyEmailInput(serializers.Serializer):
+    token = serializers.CharField(max_length=1024)

@@ -20,6 +20,7 @@ from ticketflow import longpoll
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 from ticketflow.observability import log_context
+from ticketflow.permissions import holds
 from ticketflow.values import is_uuid
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,9 @@ class BookingDetailApi(APIView):
     @staticmethod
     def _visible(request: Request, booking_id: str) -> Booking:
         booking = selectors.booking_get(
-            booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
+            booking_id=booking_id,
+            user_id=str(request.user.id),
+            is_staff=holds(request, "bookings.view_booking"),
         )
         if booking is None:
             raise NotFound("No booking of yours has this id.")
@@ -186,6 +189,8 @@ class BookingCancelApi(BrowsableForm, APIView):
         if not is_uuid(booking_id):
             raise NotFound("No booking of yours has this id.")
         booking = services.booking_cancel(
-            booking_id=booking_id, user_id=str(request.user.id), is_staff=request.user.is_staff
+            booking_id=booking_id,
+            user_id=str(request.user.id),
+            is_staff=holds(request, "bookings.change_booking"),
         )
         return Response(BookingOutput(booking).data)

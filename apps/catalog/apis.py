@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,13 +20,7 @@ from apps.catalog.models import Event, Venue
 from apps.catalog.serializers import EventInput, EventOutput, VenueInput, VenueOutput
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
-
-
-class ReadAnyoneWriteStaff(BasePermission):
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
-        return IsAdminUser().has_permission(request, view)
+from ticketflow.permissions import holds, requires
 
 
 def _instant(name: str, value: str | None, *, end_of_day: bool = False) -> datetime | None:
@@ -52,7 +46,7 @@ def _instant(name: str, value: str | None, *, end_of_day: bool = False) -> datet
 class EventListApi(GenericAPIView):
     """Upcoming events, soonest first. Filters: ``from``, ``to`` (dates), ``venue`` (id), ``q`` (text)."""
 
-    permission_classes = (ReadAnyoneWriteStaff,)
+    permission_classes = (requires("catalog.add_event", read="anyone"),)
     serializer_class = EventOutput
 
     @extend_schema(
@@ -72,7 +66,7 @@ class EventListApi(GenericAPIView):
         """The filtered events (the browsable API asks for them too, to render its page)."""
         params = self.request.query_params
         return selectors.event_list(
-            include_drafts=self.request.user.is_staff and params.get("drafts") == "1",
+            include_drafts=holds(self.request, "catalog.change_event") and params.get("drafts") == "1",
             starts_from=_instant("from", params.get("from")),
             starts_until=_instant("to", params.get("to"), end_of_day=True),
             venue_id=params.get("venue") or None,
@@ -92,10 +86,10 @@ class EventListApi(GenericAPIView):
 class EventDetailApi(APIView):
     """One event. Staff replace it with PUT (a published event announces the change)."""
 
-    permission_classes = (ReadAnyoneWriteStaff,)
+    permission_classes = (requires("catalog.change_event", read="anyone"),)
 
     def _get(self, request: Request, event_id: str) -> Event:
-        event = selectors.event_get(event_id=event_id, include_drafts=request.user.is_staff)
+        event = selectors.event_get(event_id=event_id, include_drafts=holds(request, "catalog.change_event"))
         if event is None:
             raise NotFound("No event has this id.")
         return event
@@ -118,7 +112,7 @@ class EventDetailApi(APIView):
 class EventPublishApi(BrowsableForm, APIView):
     """Put a draft event on sale (staff)."""
 
-    permission_classes = (IsAdminUser,)
+    permission_classes = (requires("catalog.change_event"),)
 
     @extend_schema(request=None, responses={200: EventOutput})
     def post(self, request: Request, event_id: str) -> Response:
@@ -130,7 +124,7 @@ class EventPublishApi(BrowsableForm, APIView):
 class VenueListApi(GenericAPIView):
     """Venues, by name. Staff create them (with their seating plan)."""
 
-    permission_classes = (ReadAnyoneWriteStaff,)
+    permission_classes = (requires("catalog.add_venue", read="anyone"),)
     serializer_class = VenueOutput
 
     def get_queryset(self) -> QuerySet[Venue]:

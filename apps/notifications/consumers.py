@@ -19,6 +19,7 @@ from ticketflow.messaging.schemas import (
     BookingFacts,
     BookingFailed,
     PaymentRefunded,
+    SignUpAttempted,
     TicketsIssued,
     UserRegistered,
 )
@@ -39,7 +40,7 @@ def _record_booking_email(kind: NotificationKind, event: Envelope[BookingFacts])
 
 @handles(Topic.USER_REGISTERED)
 def on_user_registered(event: Envelope[UserRegistered]) -> None:
-    """Owe the new user a welcome email.
+    """Owe the new user a welcome email, with the link that verifies their address.
 
     A second delivery of the same event records nothing and sends nothing: the inbox
     drops it, and were it to get through, the notification of that event already exists.
@@ -47,6 +48,23 @@ def on_user_registered(event: Envelope[UserRegistered]) -> None:
     payload = event.payload
     notification_record(
         kind=NotificationKind.WELCOME,
+        source_event_id=event.id,
+        recipient=payload.email,
+        user_id=payload.user_id,
+        context=payload.model_dump(mode="json"),
+    )
+
+
+@handles(Topic.SIGN_UP_ATTEMPTED)
+def on_sign_up_attempted(event: Envelope[SignUpAttempted]) -> None:
+    """Owe the account's owner word that someone tried to sign up with their address.
+
+    The sign-up itself answered as for a new account, so this email is how the owner (and
+    only the owner) learns it. A second delivery records nothing and sends nothing.
+    """
+    payload = event.payload
+    notification_record(
+        kind=NotificationKind.SIGN_UP_ATTEMPTED,
         source_event_id=event.id,
         recipient=payload.email,
         user_id=payload.user_id,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 class NotificationKind(models.TextChoices):
     WELCOME = "welcome", "Welcome"
+    SIGN_UP_ATTEMPTED = "sign_up_attempted", "Sign-up with a registered address"
     BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
     BOOKING_FAILED = "booking_failed", "Booking failed"
     BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"

@@ -150,7 +150,21 @@ def _booking(context: Mapping[str, Any]) -> Presentation:
 
 
 def _welcome(context: Mapping[str, Any]) -> Presentation:
-    return {"name": context["name"], "email": context["email"], "site_url": _site()}
+    return {
+        "name": context["name"],
+        "email": context["email"],
+        "site_url": _site(),
+        "verification_url": context.get("verification_url") or "",
+    }
+
+
+def _sign_up_attempted(context: Mapping[str, Any]) -> Presentation:
+    return {
+        "name": context["name"],
+        "email": context["email"],
+        "login_url": _site("/login"),
+        "site_url": _site(),
+    }
 
 
 def _booking_confirmed(context: Mapping[str, Any]) -> Presentation:
@@ -213,6 +227,7 @@ def _late_payment_refund(context: Mapping[str, Any]) -> Presentation:
 
 _PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
     NotificationKind.WELCOME: _welcome,
+    NotificationKind.SIGN_UP_ATTEMPTED: _sign_up_attempted,
     NotificationKind.BOOKING_CONFIRMED: _booking_confirmed,
     NotificationKind.BOOKING_FAILED: _booking_failed,
     NotificationKind.BOOKING_CANCELLED: _booking_cancelled,

@@ -25,6 +25,7 @@ from apps.payments.models import Payment, PaymentStatus
 from apps.payments.selectors import payment_get, payment_get_latest_for_booking
 from apps.payments.services import payment_refresh, stripe_webhook_receive
 from ticketflow.errors import Busy, Conflict, NotFound
+from ticketflow.permissions import holds
 
 
 class NextActionSerializer(serializers.Serializer[Any]):
@@ -91,7 +92,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
 
 
 def _viewer(request: Request) -> dict[str, Any]:
-    return {"viewer_id": str(request.user.pk), "viewer_is_staff": bool(request.user.is_staff)}
+    return {"viewer_id": str(request.user.pk), "viewer_is_staff": holds(request, "payments.view_payment")}
 
 
 class PaymentDetailApi(APIView):
@@ -112,7 +113,7 @@ class PaymentDetailApi(APIView):
 class PaymentRefreshApi(APIView):
     """Ask the provider now where the payment stands (after 3-D Secure), instead of waiting for its webhook."""
 
-    throttle_scope = "payment_refresh"
+    throttle_scope = "payment-refresh"
 
     @extend_schema(
         operation_id="payments_refresh",

@@ -58,7 +58,7 @@ class SignUpForm(forms.Form):
     password = forms.CharField(
         label="Password",
         strip=False,
-        help_text="At least 8 characters; not a common password and not all numbers.",
+        help_text="At least 12 characters; not a common password and not all numbers.",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 

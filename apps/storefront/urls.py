@@ -13,6 +13,7 @@ urlpatterns = [
     path("events/<str:event_id>/checkout", checkout.checkout_page, name="checkout"),
     path("signup", auth.signup_page, name="signup"),
     path("login", auth.login_page, name="login"),
+    path("verify-email", auth.verify_email_page, name="verify-email"),
     path("logout", auth.logout_page, name="logout"),
     path("bookings", bookings.booking_list_page, name="booking-list"),
     path("bookings/<str:booking_id>", bookings.booking_page, name="booking-detail"),

@@ -61,6 +61,7 @@ CONTEXT_TOPICS = {
     },
     "notifications": {
         "ticketflow.user.registered",
+        "ticketflow.user.sign-up-attempted",
         "ticketflow.tickets.issued",
         "ticketflow.booking.failed",
         "ticketflow.booking.cancelled",

@@ -161,7 +161,7 @@ def test_a_buyer_books_over_http_and_gets_confirmed_with_one_email(stack) -> Non
     )
     booking = poll_status(http, app.base, started.json(), token)
 
-    assert registered.status_code == 201
+    assert registered.status_code == 202
     assert started.status_code == 202
     assert booking["status"] == "CONFIRMED"
     # Check-in issues the tickets a moment after CONFIRMED; the timeline gains that step then.

@@ -154,6 +154,19 @@ class UserRegistered(Payload):
     user_id: Id
     email: Email
     name: str
+    # The link that proves the address is the user's (optional: added after version 1).
+    verification_url: str | None = None
+
+
+@register
+class SignUpAttempted(Payload):
+    """Someone signed up with an address that already has an account; its owner is told."""
+
+    topic = Topic.SIGN_UP_ATTEMPTED
+
+    user_id: Id
+    email: Email
+    name: str
 
 
 # --- catalog ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ class Topic(StrEnum):
     """Every event type TicketFlow publishes; the value is the topic name."""
 
     USER_REGISTERED = "ticketflow.user.registered"
+    SIGN_UP_ATTEMPTED = "ticketflow.user.sign-up-attempted"
     EVENT_CREATED = "ticketflow.event.created"
     EVENT_UPDATED = "ticketflow.event.updated"
     BOOKING_INITIATED = "ticketflow.booking.initiated"

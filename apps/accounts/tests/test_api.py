@@ -7,6 +7,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
+from apps.accounts.apis import SIGN_UP_ANSWER
 from apps.accounts.tests.conftest import Api
 from apps.accounts.tests.factories import PASSWORD, UserFactory
 from ticketflow.messaging.models import OutboxMessage
@@ -30,45 +31,86 @@ def fields_of(response) -> dict[str, list[str]]:
 # --- register ----------------------------------------------------------------------------------
 
 
-def test_register_creates_the_account_and_announces_it(api: Api) -> None:
+ANSWER = {"detail": SIGN_UP_ANSWER}
+
+
+def test_register_creates_the_account_and_announces_it_with_a_verification_link(api: Api) -> None:
     response = api.post("/api/users/register", GOOD)
 
-    assert response.status_code == 201
-    body = response.json()
+    assert response.status_code == 202
+    assert response.json() == ANSWER
     user = User.objects.get()
-    assert body == {"id": str(user.pk), "email": "ada.lovelace@example.com", "name": "Ada Lovelace"}
+    assert user.email == "ada.lovelace@example.com"
     assert user.check_password(GOOD["password"])
-    assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, True)
+    assert (user.is_staff, user.is_superuser, user.is_active, user.email_verified_at) == (
+        False,
+        False,
+        True,
+        None,
+    )
     [row] = OutboxMessage.objects.using("default").filter(topic=Topic.USER_REGISTERED)
     assert row.aggregate_id == str(user.pk)
-    assert json.loads(row.body)["payload"] == {
+    payload = json.loads(row.body)["payload"]
+    assert {k: payload[k] for k in ("user_id", "email", "name")} == {
         "user_id": str(user.pk),
         "email": "ada.lovelace@example.com",
         "name": "Ada Lovelace",
     }
+    assert payload["verification_url"].startswith("http://localhost:8000/verify-email?token=")
 
 
 @pytest.mark.parametrize(
     "email", ["ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM", " Ada.Lovelace@example.com "]
 )
-def test_register_refuses_an_email_already_taken_in_any_case(api: Api, email: str) -> None:
-    assert api.post("/api/users/register", GOOD).status_code == 201
+def test_register_answers_a_taken_email_exactly_like_a_new_one_and_warns_its_owner(
+    api: Api, email: str
+) -> None:
+    first = api.post("/api/users/register", GOOD)
 
-    response = api.post("/api/users/register", {**GOOD, "email": email})
+    again = api.post("/api/users/register", {**GOOD, "email": email, "password": "Another-Secret-1999"})
 
-    assert response.status_code == 400
-    assert fields_of(response) == {"email": ["An account with this email address already exists."]}
+    assert (first.status_code, first.json()) == (again.status_code, again.json()) == (202, ANSWER)
     assert User.objects.count() == 1
+    assert User.objects.get().check_password(GOOD["password"])
     assert OutboxMessage.objects.using("default").filter(topic=Topic.USER_REGISTERED).count() == 1
+    [warning] = OutboxMessage.objects.using("default").filter(topic=Topic.SIGN_UP_ATTEMPTED)
+    assert json.loads(warning.body)["payload"] == {
+        "user_id": str(User.objects.get().pk),
+        "email": "ada.lovelace@example.com",
+        "name": "Ada Lovelace",
+    }
+
+
+def test_the_verification_link_confirms_the_address_once_and_forgeries_are_refused(api: Api) -> None:
+    api.post("/api/users/register", GOOD)
+    row = OutboxMessage.objects.using("default").get(topic=Topic.USER_REGISTERED)
+    token = json.loads(row.body)["payload"]["verification_url"].split("token=", 1)[1]
+
+    forged = api.post("/api/users/verify-email", {"token": token[:-2] + "xx"})
+    verified = api.post("/api/users/verify-email", {"token": token})
+    again = api.post("/api/users/verify-email", {"token": token})
+
+    assert forged.status_code == 400
+    assert forged.json()["error"]["code"] == "invalid_token"
+    assert (verified.status_code, again.status_code) == (200, 200)
+    assert User.objects.get().email_verified_at is not None
+    tokens = api.login(GOOD["email"], GOOD["password"])
+    assert api.get("/api/users/me", token=tokens["access"]).json()["email_verified"] is True
 
 
 @pytest.mark.parametrize(
     ("password", "problems"),
     [
-        ("Ab1!", ["This password is too short. It must contain at least 8 characters."]),
-        ("password", ["This password is too common."]),
-        ("73019284657", ["This password is entirely numeric."]),
-        ("ada.lovelace", ["The password is too similar to the email address."]),
+        ("Ab1!-Short", ["This password is too short. It must contain at least 12 characters."]),
+        (
+            "password",
+            [
+                "This password is too short. It must contain at least 12 characters.",
+                "This password is too common.",
+            ],
+        ),
+        ("730192846571", ["This password is entirely numeric."]),
+        ("ada.lovelace1", ["The password is too similar to the email address."]),
     ],
 )
 def test_register_applies_the_password_validators(api: Api, password: str, problems: list[str]) -> None:
@@ -171,7 +213,8 @@ def test_refresh_returns_a_new_access_token_that_works(api: Api) -> None:
     response = api.post("/api/users/token/refresh", {"refresh": tokens["refresh"]})
 
     assert response.status_code == 200
-    assert list(response.json()) == ["access"]
+    assert set(response.json()) == {"access", "refresh"}
+    assert response.json()["refresh"] != tokens["refresh"]
     assert api.get("/api/users/me", token=response.json()["access"]).status_code == 200
 
 
@@ -202,7 +245,7 @@ def test_me_describes_the_signed_in_user_with_a_role(api: Api, flags: dict[str, 
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "email", "name", "role", "date_joined"}
+    assert set(body) == {"id", "email", "name", "role", "email_verified", "date_joined"}
     assert (body["id"], body["email"], body["name"], body["role"]) == (
         str(user.pk),
         "ada@example.com",
@@ -350,4 +393,4 @@ def test_odd_values_in_any_field_are_answered_with_the_error_shape_never_500(api
         if r.status_code >= 500 or (r.status_code >= 400 and set(r.json()) != {"error"})
     ]
     assert broken == []
-    assert {r.status_code for *_, r in answers} <= {201, 400, 401}
+    assert {r.status_code for *_, r in answers} <= {202, 400, 401}

@@ -7,8 +7,12 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.test import Client
 
-from apps.accounts.services import user_ensure, user_register
+from apps.accounts.services import user_ensure, user_register, user_sign_up
+from apps.accounts.tests.conftest import Api
+from apps.accounts.tests.factories import PASSWORD as FACTORY_PASSWORD
+from apps.accounts.tests.factories import UserFactory
 from ticketflow.errors import InvalidInput
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.topics import Topic
@@ -72,3 +76,59 @@ def test_racing_sign_ups_with_one_address_create_one_account() -> None:
     assert sorted(outcomes) == ["created"] + [refused] * 11
     assert User.objects.filter(email="race@example.com").count() == 1
     assert OutboxMessage.objects.using("default").filter(topic=Topic.USER_REGISTERED).count() == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_racing_refreshes_of_one_token_mint_one_new_pair() -> None:
+    # Given one refresh token presented by ten clients at once
+    UserFactory(email="ada@example.com")
+    refresh = Api(Client()).login("ada@example.com", FACTORY_PASSWORD)["refresh"]
+    start = threading.Barrier(10)
+    statuses: list[int] = []
+
+    def spend() -> None:
+        try:
+            start.wait()
+            statuses.append(Api(Client()).post("/api/users/token/refresh", {"refresh": refresh}).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=spend) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then exactly one got a new pair; the rest were refused as reuse
+    assert sorted(statuses) == [200] + [401] * 9
+
+
+@pytest.mark.services
+@pytest.mark.django_db(databases=["default", "documents"], transaction=True)
+def test_racing_public_sign_ups_with_one_address_make_one_account_and_warn_its_owner() -> None:
+    # Given eight public sign-ups with the same address released at once
+    start = threading.Barrier(8)
+    outcomes: list[bool] = []
+
+    def sign_up(index: int) -> None:
+        try:
+            start.wait()
+            outcomes.append(
+                user_sign_up(email="Rush@Example.com", password=PASSWORD, name=f"Rush {index}").created
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then one account was made and announced, and its owner is warned of each other attempt
+    assert sorted(outcomes) == [False] * 7 + [True]
+    assert User.objects.filter(email="rush@example.com").count() == 1
+    outbox = OutboxMessage.objects.using("default")
+    assert outbox.filter(topic=Topic.USER_REGISTERED).count() == 1
+    assert outbox.filter(topic=Topic.SIGN_UP_ATTEMPTED).count() == 7

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 SMALL_LAYOUT = {
@@ -27,10 +28,18 @@ PASSWORD = "Correct-Horse-42"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "accounts.User"
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     name = factory.Sequence(lambda n: f"Person {n}")
     password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def organiser(user, create: bool, extracted: object, **kwargs: object) -> None:
+        """Staff made here organise events (``organiser=False``: they do not): the API checks
+        permissions, and is_staff alone grants none of them."""
+        if create and user.is_staff and extracted is not False:
+            user.groups.add(*Group.objects.filter(name="Organisers"))
 
 
 class VenueFactory(factory.django.DjangoModelFactory):

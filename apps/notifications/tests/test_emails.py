@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from email.message import EmailMessage
 
 import pytest
@@ -16,7 +17,7 @@ from apps.notifications.rendering import QR_MASK
 from apps.notifications.tests import factories
 from apps.notifications.tests.conftest import MailServer
 from ticketflow.messaging import dispatch
-from ticketflow.messaging.schemas import Payload
+from ticketflow.messaging.schemas import Payload, SignUpAttempted
 
 pytestmark = [
     pytest.mark.embedded,
@@ -206,3 +207,26 @@ def test_a_late_payment_refund_without_an_earlier_email_names_the_booking_id(mai
 
     assert subject(message) == f"We refunded ¥1,200 for booking {refund.booking_id}"
     assert f"Your payment for booking {refund.booking_id} arrived after" in parts(message)[0]
+
+
+def test_the_welcome_email_carries_the_verification_link(mail_server: MailServer) -> None:
+    link = f"{SITE}/verify-email?token=abc.def"
+    message = deliver(factories.user_registered(verification_url=link), mail_server)
+
+    text, html = parts(message)
+    assert f"Please confirm that this address is yours (it is where your tickets will go):\n{link}" in text
+    assert f'href="{escape(link)}"' in html
+    assert "Confirm my email address" in html
+
+
+def test_a_sign_up_with_a_registered_address_warns_its_owner(mail_server: MailServer) -> None:
+    payload = SignUpAttempted(user_id=str(uuid.uuid4()), email="grace@example.com", name="Grace Hopper")
+
+    message = deliver(payload, mail_server)
+
+    text, html = parts(message)
+    assert subject(message) == "Someone tried to sign up with your email address"
+    assert message["To"] == "grace@example.com"
+    assert "This address already has an account (yours), so nothing was created and nothing changed." in text
+    assert f"sign in with your password instead: {SITE}/login" in text
+    assert f'href="{SITE}/login"' in html

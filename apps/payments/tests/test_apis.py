@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
@@ -30,9 +31,11 @@ def stranger(django_user_model: Any) -> Any:
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
+    user = django_user_model.objects.create_user(
         "box-office@example.com", "a-long-password", name="Box Office", is_staff=True
     )
+    user.groups.add(Group.objects.get(name="Organisers"))  # staff see payments by permission
+    return user
 
 
 def get(url: str, user: Any = None) -> Any:
