@@ -21,7 +21,7 @@ from ticketflow.celery import app as celery_app
 from ticketflow.messaging.transports import get_transport
 from ticketflow.messaging.transports.inprocess import InProcessTransport
 
-pytest_plugins = ["tests.support.saga"]
+pytest_plugins = ["tests.support.saga", "tests.support.stack"]
 
 
 def _services_configured() -> bool:

@@ -8,61 +8,40 @@ locks, Redis claims) and again on the embedded default (SQLite, the claim file).
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from apps.bookings import services
-from apps.bookings.models import ACTIVE, UNPAID, BookableEvent, Booking, BookingStatus, BuyerAdmission
+from apps.bookings.models import ACTIVE, UNPAID, BookableEvent, Booking, BookingStatus
 from apps.bookings.services import bookable_event_apply_snapshot, booking_cancel
-from apps.bookings.tests.support import EVENT_ID, client_for, snapshot
-from ticketflow import seat_claims
+from apps.bookings.tests.support import (
+    ARENA,
+    EVENT_ID,
+    arena,
+    book,
+    claimable,
+    client_for,
+    error_of,
+    snapshot,
+)
 from ticketflow.messaging.models import OutboxMessage
-from ticketflow.messaging.schemas import EventCreated, SeatLayout, iter_seats
+from ticketflow.messaging.schemas import EventCreated
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
 racing_db = pytest.mark.django_db(databases=["default", "documents"], transaction=True)
 
-ARENA = SeatLayout.model_validate(
-    {"sections": [{"name": "Floor", "category": "standard", "rows": [{"label": "A", "seats": 40}]}]}
-)
 OTHER_EVENTS = ["1e9f2c4a-5b6d-4e7f-8a9b-0c1d2e3f4a51", "2f0a3d5b-6c7e-4f80-9bac-1d2e3f4a5b62"]
-
-
-def arena(event_id: str = EVENT_ID, **changes: object) -> list[str]:
-    """Put a 40-seat event on sale (2 seats per booking unless told otherwise); its seat ids."""
-    fields = {"event_id": event_id, "layout": ARENA, "max_seats_per_booking": 2, **changes}
-    bookable_event_apply_snapshot(snapshot=snapshot(**fields))
-    return [seat.seat_id for seat in iter_seats(event_id, ARENA)]
-
-
-def book(client: APIClient, seats: list[str], *, event_id: str = EVENT_ID, key: str | None = None) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client.post("/api/bookings", {"event_id": event_id, "seat_ids": seats}, format="json", **headers)
-
-
-def error_of(response: Any) -> dict[str, Any]:
-    assert response.status_code == 409, response.content
-    return response.json()["error"]
 
 
 def turned_away(reason: str) -> float:
     return REGISTRY.get_sample_value("ticketflow_bookings_turned_away_total", {"reason": reason}) or 0.0
-
-
-def claimable(seats: list[str], event_id: str = EVENT_ID) -> bool:
-    """True when someone else could claim every one of ``seats`` now (the probe lets them go)."""
-    owner = f"probe-{uuid.uuid4()}"
-    result = seat_claims.claim(event_id=event_id, seat_ids=seats, owner=owner, ttl_seconds=5)
-    seat_claims.release(event_id=event_id, seat_ids=seats, owner=owner)
-    return result.granted
 
 
 def active_seats(user: Any, event_id: str = EVENT_ID) -> int:
@@ -289,41 +268,3 @@ def test_copies_of_one_idempotent_request_racing_at_the_limit_are_one_booking_no
     assert [answer.status_code for answer in answers] == [202] * 8
     assert len({answer.json()["id"] for answer in answers}) == 1
     assert active_seats(user) == 4
-
-
-@racing_db
-def test_a_buyer_kept_waiting_by_their_own_booking_is_told_to_wait_not_500() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("lock timeouts are PostgreSQL's; SQLite's IMMEDIATE transactions just queue")
-    seats = arena()
-    ada, user = client_for("ada@example.com")
-    locked, done = threading.Event(), threading.Event()
-
-    def hold_the_buyers_turn() -> None:
-        try:
-            with transaction.atomic():
-                BuyerAdmission.objects.bulk_create(
-                    [BuyerAdmission(user_id=user.id)], update_conflicts=True, unique_fields=["user_id"],
-                    update_fields=["last_admitted_at"],
-                )  # fmt: skip
-                locked.set()
-                done.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_the_buyers_turn)
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '300ms'")
-        response = book(ada, seats[0:2])
-    finally:
-        done.set()
-        holder.join(timeout=30)
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
-
-    assert error_of(response)["code"] == "booking_in_progress"
-    assert not Booking.objects.filter(user_id=user.id).exists()
-    assert claimable(seats[0:2])
