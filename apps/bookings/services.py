@@ -818,6 +818,20 @@ def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> 
 # --- holds that run out ------------------------------------------------------------------------------
 
 
+def _sweep_candidates(criteria: Q, *, order_by: str, limit: int) -> list[uuid.UUID]:
+    """Ids of the bookings a sweep should look at, oldest first (read without locks)."""
+    return list(Booking.objects.filter(criteria).order_by(order_by).values_list("id", flat=True)[:limit])
+
+
+def _lock_if_still(criteria: Q, booking_id: uuid.UUID) -> Booking | None:
+    """The booking, locked, if it still matches ``criteria`` and no other sweep holds it.
+
+    SKIP LOCKED plus the re-check make sweeps on several workers at once each end a booking
+    once, and leave alone a booking that moved on since it was listed.
+    """
+    return Booking.objects.select_for_update(skip_locked=True).filter(criteria, pk=booking_id).first()
+
+
 def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) -> int:
     """Expire bookings whose seat hold ran out before payment; returns how many.
 
@@ -825,19 +839,11 @@ def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
     re-checked under its lock, in its own transaction.
     """
     now = now or timezone.now()
-    candidates = list(
-        Booking.objects.filter(status=BookingStatus.SEATS_LOCKED, hold_expires_at__lt=now)
-        .order_by("hold_expires_at")
-        .values_list("id", flat=True)[:limit]
-    )
+    overdue = Q(status=BookingStatus.SEATS_LOCKED, hold_expires_at__lt=now)
     expired = 0
-    for booking_id in candidates:
+    for booking_id in _sweep_candidates(overdue, order_by="hold_expires_at", limit=limit):
         with db.atomic(_db()):
-            booking = (
-                Booking.objects.select_for_update(skip_locked=True)
-                .filter(pk=booking_id, status=BookingStatus.SEATS_LOCKED, hold_expires_at__lt=now)
-                .first()
-            )
+            booking = _lock_if_still(overdue, booking_id)
             if booking is None:
                 continue
             hold_id, seat_ids = str(booking.hold_id), [seat["seat_id"] for seat in booking.seats]
@@ -874,20 +880,12 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
     """
     now = now or timezone.now()
     cutoff = now - settings.BOOKING_PENDING_TIMEOUT
-    candidates = list(
-        Booking.objects.filter(status=BookingStatus.PENDING, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("id", flat=True)[:limit]
-    )
+    stuck = Q(status=BookingStatus.PENDING, created_at__lt=cutoff)
     timed_out = 0
     reason = "We could not confirm your seats in time, so this booking was not completed. You have not been charged."
-    for booking_id in candidates:
+    for booking_id in _sweep_candidates(stuck, order_by="created_at", limit=limit):
         with db.atomic(_db()):
-            booking = (
-                Booking.objects.select_for_update(skip_locked=True)
-                .filter(pk=booking_id, status=BookingStatus.PENDING, created_at__lt=cutoff)
-                .first()
-            )
+            booking = _lock_if_still(stuck, booking_id)
             if booking is None:
                 continue
             _move(
