@@ -140,6 +140,11 @@ COUNTERS_AND_GAUGES = {
     "ticketflow_sweep_runs_total",
     "ticketflow_sweep_items_total",
     "ticketflow_sweep_last_success_timestamp_seconds",
+    "ticketflow_accounts_sign_ins_ended_total",
+    "ticketflow_accounts_refresh_reuse_total",
+    "ticketflow_payments_webhooks_total",
+    "ticketflow_payments_reconciled_total",
+    "ticketflow_payments_intents_cancelled_total",
     "django_http_responses_total_by_status_view_method_total",
 }
 HISTOGRAMS = {
@@ -758,6 +763,11 @@ def test_dashboard_queries_only_metrics_the_code_exports() -> None:
         "ticketflow_bookings_timed_out_total",
         "ticketflow_seats_swept_total",
         "ticketflow_sweep_last_success_timestamp_seconds",
+        "ticketflow_accounts_sign_ins_ended_total",
+        "ticketflow_accounts_refresh_reuse_total",
+        "ticketflow_payments_webhooks_total",
+        "ticketflow_payments_reconciled_total",
+        "ticketflow_payments_intents_cancelled_total",
         "django_http_requests_latency_seconds_by_view_method_bucket",
         "django_http_responses_total_by_status_view_method_total",
     }
