@@ -132,6 +132,8 @@ class EventForm(forms.ModelForm):
         fields = (
             "venue", "name", "description", "starts_at", "ends_at", "currency", "prices",
             "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "hold_minutes",
+            "queue_enabled", "queue_opens_at", "queue_paused", "admit_per_minute", "max_active_shoppers",
+            "shopping_window_minutes",
         )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -154,6 +156,12 @@ class EventForm(forms.ModelForm):
             sale_ends_at=data.get("sale_ends_at"),
             max_seats_per_booking=data["max_seats_per_booking"],
             hold_minutes=data["hold_minutes"],
+            queue_enabled=data["queue_enabled"],
+            queue_opens_at=data.get("queue_opens_at"),
+            queue_paused=data["queue_paused"],
+            admit_per_minute=data["admit_per_minute"],
+            max_active_shoppers=data["max_active_shoppers"],
+            shopping_window_minutes=data["shopping_window_minutes"],
         )
 
     def clean(self) -> dict[str, Any]:
@@ -174,13 +182,13 @@ class EventForm(forms.ModelForm):
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     form = EventForm
-    list_display = ("name", "venue", "starts_at", "status", "published_at")
+    list_display = ("name", "venue", "starts_at", "status", "published_at", "queue_enabled", "queue_paused")
     list_filter = ("status", "venue", "starts_at")
     search_fields = ("name", "description")
     date_hierarchy = "starts_at"
     ordering = ("starts_at",)
     readonly_fields = ("status", "published_at", "revision", "prices_preview")
-    actions = ("publish", "mark_sold_out", "reopen_sales", "cancel")
+    actions = ("publish", "mark_sold_out", "reopen_sales", "cancel", "pause_queue", "resume_queue")
     list_select_related = ("venue",)
 
     @admin.display(description="Prices")
@@ -235,4 +243,16 @@ class EventAdmin(admin.ModelAdmin):
             events,
             lambda e: services.event_set_status(event_id=str(e.pk), status=EventStatus.CANCELLED),
             "cancelled",
+        )
+
+    @admin.action(description="Pause the waiting room (let nobody more in)")
+    def pause_queue(self, request: HttpRequest, events: QuerySet[Event]) -> None:
+        self._each(
+            request, events, lambda e: services.event_queue_pause(event_id=str(e.pk), paused=True), "paused"
+        )
+
+    @admin.action(description="Resume the waiting room")
+    def resume_queue(self, request: HttpRequest, events: QuerySet[Event]) -> None:
+        self._each(
+            request, events, lambda e: services.event_queue_pause(event_id=str(e.pk), paused=False), "resumed"
         )
