@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from apps.bookings import metrics, status_feed
 from apps.bookings.models import TERMINAL, BookableEvent, Booking, BookingStatus, BookingStep, BookingTicket
-from ticketflow import db, seat_claims
+from ticketflow import admission_tokens, db, seat_claims
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
@@ -84,6 +84,7 @@ def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         "hold_minutes": snapshot.hold_minutes,
         "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
         "revision": snapshot.revision,
+        "queue_enabled": snapshot.queue_enabled,
     }
     with db.atomic(_db()):
         current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
@@ -166,6 +167,7 @@ def booking_create(
     seat_ids: Sequence[str],
     payment_method: str,
     idempotency_key: str | None = None,
+    queue_token: str | None = None,
 ) -> tuple[Booking, bool]:
     """Start a booking (PENDING) and ask inventory for the seats; returns (booking, created).
 
@@ -173,7 +175,9 @@ def booking_create(
     inventory's claim port. A buyer who cannot have them gets a :class:`Conflict`
     (``seats_unavailable``, with the seat ids) and nothing is written. With an
     ``idempotency_key``, asking again returns the same booking instead of a second one;
-    the same key with a different request is a :class:`Conflict`.
+    the same key with a different request is a :class:`Conflict`. While the event's waiting
+    room is on, ``queue_token`` must be the account's admission token for this event, still
+    in its window; anything else is ``403 queue_required``.
     """
     fingerprint = _fingerprint(event_id, seat_ids, payment_method)
     if idempotency_key is not None:
@@ -181,6 +185,8 @@ def booking_create(
         if existing is not None:
             return existing, False
     event = _validate(event_id=event_id, seat_ids=seat_ids, payment_method=payment_method)
+    if event.queue_enabled:
+        admission_tokens.require(queue_token, user_id=buyer.user_id, event_id=str(event.event_id))
     booking_id = _booking_id(buyer.user_id, idempotency_key)
     _admit(event, booking_id=booking_id, seat_ids=seat_ids)
     try:
