@@ -121,6 +121,9 @@ class VenueAdmin(admin.ModelAdmin):
         _copy(obj, saved)
 
 
+QUEUE_NUMBERS = ("admit_per_minute", "max_active_shoppers", "shopping_window_minutes")
+
+
 class EventForm(forms.ModelForm):
     prices = forms.JSONField(
         help_text='Price in cents for each seat category of the venue, e.g. {"standard": 4500, "premium": 7900}.',
@@ -138,6 +141,9 @@ class EventForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in QUEUE_NUMBERS:
+            # Left blank, a knob keeps its default: a form without the queue section still saves.
+            self.fields[name].required = False
         if self.instance.pk and self.instance.is_published:
             self.fields["venue"].disabled = True
             self.fields["venue"].help_text = "A published event keeps its venue."
@@ -156,12 +162,13 @@ class EventForm(forms.ModelForm):
             sale_ends_at=data.get("sale_ends_at"),
             max_seats_per_booking=data["max_seats_per_booking"],
             hold_minutes=data["hold_minutes"],
-            queue_enabled=data["queue_enabled"],
+            queue_enabled=bool(data.get("queue_enabled")),
             queue_opens_at=data.get("queue_opens_at"),
-            queue_paused=data["queue_paused"],
-            admit_per_minute=data["admit_per_minute"],
-            max_active_shoppers=data["max_active_shoppers"],
-            shopping_window_minutes=data["shopping_window_minutes"],
+            queue_paused=bool(data.get("queue_paused")),
+            **{
+                name: data[name] if data.get(name) is not None else Event._meta.get_field(name).default
+                for name in QUEUE_NUMBERS
+            },
         )
 
     def clean(self) -> dict[str, Any]:

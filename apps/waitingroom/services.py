@@ -28,6 +28,7 @@ from apps.waitingroom.store import Place, Rules, Step, get_store
 from ticketflow import admission_tokens, db, longpoll
 from ticketflow.errors import NotFound
 from ticketflow.messaging.schemas import EventSnapshot
+from ticketflow.values import is_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +86,7 @@ def queued_event_get(*, event_id: str) -> QueuedEvent | None:
     cached = _settings_cache.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    try:
-        event = QueuedEvent.objects.filter(pk=key).first()
-    except (ValueError, TypeError):  # not a UUID
-        event = None
+    event = QueuedEvent.objects.filter(pk=key).first() if is_uuid(key) else None
     _settings_cache[key] = (time.monotonic() + SETTINGS_CACHE_SECONDS, event)
     return event
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from apps.waitingroom import services
-from apps.waitingroom.services import queue_join, queue_leave, queue_status, queued_event_apply_snapshot
+from apps.waitingroom.services import queue_join, queue_status, queued_event_apply_snapshot
 from apps.waitingroom.store import Rules, get_store
 from apps.waitingroom.tests.support import EVENT_ID, snapshot, soon, users
 
@@ -144,7 +144,9 @@ def test_the_queue_is_closed_when_off_before_it_opens_and_after_the_sale() -> No
         snapshot=snapshot(revision=2, queue_opens_at=soon(600), sale_starts_at=soon(1200))
     )
     early = queue_join(event_id=EVENT_ID, user_id=user)
-    queued_event_apply_snapshot(snapshot=snapshot(revision=3, sale_starts_at=soon(-1200), sale_ends_at=soon(-60)))
+    queued_event_apply_snapshot(
+        snapshot=snapshot(revision=3, sale_starts_at=soon(-1200), sale_ends_at=soon(-60))
+    )
     late = queue_join(event_id=EVENT_ID, user_id=user)
 
     assert [(s.status, s.reason) for s in (off, early, late)] == [
