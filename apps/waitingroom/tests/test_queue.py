@@ -171,3 +171,24 @@ def test_an_older_snapshot_changes_nothing() -> None:
     assert queued_event_apply_snapshot(snapshot=snapshot(revision=2, admit_per_minute=50))
     assert not queued_event_apply_snapshot(snapshot=snapshot(revision=1, admit_per_minute=70))
     assert services.queued_event_get(event_id=EVENT_ID).admit_per_minute == 50
+
+
+def test_the_metrics_report_queue_length_shoppers_and_waits() -> None:
+    from prometheus_client import REGISTRY
+
+    from apps.waitingroom.metrics import WaitingRoomCollector
+
+    queued_event_apply_snapshot(snapshot=snapshot(admit_per_minute=12))  # a bucket of one
+    before = REGISTRY.get_sample_value("ticketflow_waitingroom_wait_seconds_count") or 0.0
+    for user in users(3):
+        queue_join(event_id=EVENT_ID, user_id=user)
+
+    services.queue_admit(event_id=EVENT_ID)
+    gauges = {
+        family.name: {sample.labels["event_id"]: sample.value for sample in family.samples}
+        for family in WaitingRoomCollector().collect()
+    }
+
+    assert gauges["ticketflow_waitingroom_queue_length"][EVENT_ID] == 2
+    assert gauges["ticketflow_waitingroom_active_shoppers"][EVENT_ID] == 1
+    assert REGISTRY.get_sample_value("ticketflow_waitingroom_wait_seconds_count") == before + 1
