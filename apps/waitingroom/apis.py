@@ -6,9 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.waitingroom import feed, services
+from apps.waitingroom import feed, passes, services
 from ticketflow import longpoll
 from ticketflow.errors import InvalidInput
 
@@ -32,6 +33,9 @@ QueueOutput = inline_serializer(
         "admitted_until": serializers.DateTimeField(required=False),
         "token": serializers.CharField(
             required=False, help_text="Send as X-Queue-Token to POST /api/bookings."
+        ),
+        "queue_pass": serializers.CharField(
+            required=False, help_text="Send as X-Queue-Pass to GET your place."
         ),
         "reason": serializers.CharField(required=False),
         "sale_starts_at": serializers.DateTimeField(required=False),
@@ -61,8 +65,11 @@ class QueueApi(APIView):
 
     POST joins (or returns the place you hold: one per account), GET tells where you stand
     (with ``?wait=S`` a long poll that answers as soon as you are admitted), DELETE leaves.
-    Once admitted, ``token`` goes in ``X-Queue-Token`` on ``POST /api/bookings``.
+    Once admitted, ``token`` goes in ``X-Queue-Token`` on ``POST /api/bookings``. GET also
+    accepts the ``queue_pass`` of the answers in ``X-Queue-Pass`` instead of a session or JWT.
     """
+
+    authentication_classes = (*api_settings.DEFAULT_AUTHENTICATION_CLASSES, passes.QueuePassAuthentication)
 
     @extend_schema(
         request=None, responses={200: QueueOutput, 404: OpenApiResponse(description="no such event")}

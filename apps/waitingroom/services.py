@@ -22,9 +22,9 @@ from django.conf import settings
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.waitingroom import metrics
+from apps.waitingroom import metrics, passes
 from apps.waitingroom.models import QueuedEvent
-from apps.waitingroom.store import Place, Rules, Step, get_store
+from apps.waitingroom.store import Place, RedisQueues, Rules, Step, get_store
 from ticketflow import admission_tokens, db, longpoll
 from ticketflow.errors import NotFound
 from ticketflow.messaging.schemas import EventSnapshot
@@ -74,6 +74,7 @@ def queued_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         else:
             QueuedEvent.objects.filter(pk=snapshot.event_id).update(**fields)
     _settings_cache.clear()
+    _publish_rules(QueuedEvent.objects.get(pk=snapshot.event_id))
     return True
 
 
@@ -88,7 +89,33 @@ def queued_event_get(*, event_id: str) -> QueuedEvent | None:
         return cached[1]
     event = QueuedEvent.objects.filter(pk=key).first() if is_uuid(key) else None
     _settings_cache[key] = (time.monotonic() + SETTINGS_CACHE_SECONDS, event)
+    if event is not None:
+        _publish_rules(event)
     return event
+
+
+def fast_path_rules(event: QueuedEvent) -> dict[str, str]:
+    """What the ASGI fast path needs to answer a waiting buyer without Django (epoch seconds)."""
+    closes = min(t.timestamp() for t in (event.ends_at, event.sale_ends_at) if t is not None)
+    opens = _opens_at(event)
+    return {
+        "on": "1" if event.queue_enabled and event.status == "on_sale" else "0",
+        "paused": "1" if event.queue_paused else "0",
+        "rate": str(event.admit_per_minute),
+        "opens": repr(opens.timestamp()) if opens else "",
+        "starts": repr(event.sale_starts_at.timestamp()) if event.sale_starts_at else "",
+        "closes": repr(closes),
+    }
+
+
+def _publish_rules(event: QueuedEvent) -> None:
+    """Best effort: a missing or stale copy only sends the fast path's requests to Django."""
+    store = get_store()
+    if isinstance(store, RedisQueues):
+        try:
+            store.publish_rules(str(event.event_id), fast_path_rules(event))
+        except STORE_ERRORS as error:
+            logger.warning("could not publish queue settings for the fast path: %s", error)
 
 
 # --- where a buyer stands ---------------------------------------------------------------------
@@ -107,6 +134,7 @@ class QueueStatus:
     estimated_wait_s: int | None = None
     admitted_until: datetime | None = None
     token: str | None = None
+    queue_pass: str | None = None
     reason: str | None = None
     paused: bool = False
     opens_at: datetime | None = None
@@ -119,6 +147,8 @@ class QueueStatus:
             "estimated_wait_s": self.estimated_wait_s,
             "paused": self.paused,
         }
+        if self.queue_pass is not None:
+            body["queue_pass"] = self.queue_pass
         if self.admitted_until is not None:
             body["admitted_until"] = self.admitted_until.isoformat().replace("+00:00", "Z")
             body["token"] = self.token
@@ -172,7 +202,11 @@ def _estimate(event: QueuedEvent, position: int, now: float) -> int:
 
 
 def _status_of(event: QueuedEvent, user_id: str, place: Place, now: float) -> QueueStatus:
-    common = {"paused": event.queue_paused, "sale_starts_at": event.sale_starts_at}
+    common = {
+        "paused": event.queue_paused,
+        "sale_starts_at": event.sale_starts_at,
+        "queue_pass": passes.issue(user_id=user_id, event_id=str(event.event_id)),
+    }
     if place.state == "admitted" and place.admitted_until is not None:
         token = admission_tokens.issue(
             user_id=user_id, event_id=str(event.event_id), expires_at=place.admitted_until

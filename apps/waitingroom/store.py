@@ -153,7 +153,7 @@ return out
 class RedisQueues:
     """The queues on Redis, keyed ``tf:wr:<namespace>{<event>}:<part>`` (one cluster slot per event)."""
 
-    PARTS = ("waiting", "admitted", "joined", "seq", "bucket")
+    PARTS = ("waiting", "admitted", "joined", "seq", "bucket", "rules")
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -197,6 +197,15 @@ class RedisQueues:
         pairs = out[1:]
         admitted = [(pairs[i].decode(), float(pairs[i + 1])) for i in range(0, len(pairs), 2)]
         return Step(admitted=admitted, expired=int(out[0]))
+
+    def publish_rules(self, event: str, rules: dict[str, str]) -> None:
+        """Leave an event's settings beside its queue, for the ASGI fast path to read."""
+        (key,) = self._keys(event, "rules")
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=rules)
+            pipe.expire(key, 86400)
+            pipe.execute()
 
     def counts(self, event: str, *, now: float) -> tuple[int, int]:
         waiting, admitted = self._keys(event, "waiting", "admitted")

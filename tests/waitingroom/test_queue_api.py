@@ -11,7 +11,7 @@ import time
 import pytest
 
 from apps.bookings.tests.support import EVENT_ID as OTHER_EVENT
-from apps.waitingroom import services
+from apps.waitingroom import passes, services
 from apps.waitingroom.models import QueuedEvent
 from apps.waitingroom.store import get_store
 from apps.waitingroom.tests.support import EVENT_ID, LAYOUT, soon
@@ -40,7 +40,7 @@ def admitted_token(client) -> str:
 
 def test_join_answers_the_place_and_joining_again_the_same_one() -> None:
     publish(queue_paused=True)
-    ada, _ = buyer("ada@example.com")
+    ada, ada_user = buyer("ada@example.com")
     bob, _ = buyer("bob@example.com")
 
     first = ada.post(QUEUE)
@@ -48,7 +48,11 @@ def test_join_answers_the_place_and_joining_again_the_same_one() -> None:
     again = ada.post(QUEUE)
 
     assert first.status_code == 200
-    assert first.json() == {"status": "waiting", "position": 1, "estimated_wait_s": 1, "paused": True}
+    body = first.json()
+    assert passes.read(body.pop("queue_pass")) == passes.QueuePass(
+        user_id=str(ada_user.id), event_id=EVENT_ID
+    )
+    assert body == {"status": "waiting", "position": 1, "estimated_wait_s": 1, "paused": True}
     assert (second.json()["position"], again.json()["position"]) == (2, 1)
     assert ada.get(QUEUE).json()["position"] == 1
 
@@ -171,3 +175,26 @@ def test_the_window_shown_is_the_one_admitted() -> None:
     assert (
         soon(9 * 60).isoformat() < body["admitted_until"].replace("Z", "+00:00") <= soon(10 * 60).isoformat()
     )
+
+
+def test_the_queue_pass_reads_the_place_and_nothing_else() -> None:
+    publish(queue_paused=True)
+    ada, _ = buyer("ada@example.com")
+    bob, _ = buyer("bob@example.com")
+    queue_pass = ada.post(QUEUE).json()["queue_pass"]
+    bob.post(QUEUE)
+    anonymous = type(ada)()
+
+    mine = anonymous.get(QUEUE, HTTP_X_QUEUE_PASS=queue_pass)
+    forged = anonymous.get(QUEUE, HTTP_X_QUEUE_PASS=queue_pass[:-3] + "abc")
+    elsewhere = anonymous.get(f"/api/events/{OTHER_EVENT}/queue", HTTP_X_QUEUE_PASS=queue_pass)
+    leaving = anonymous.delete(QUEUE, HTTP_X_QUEUE_PASS=queue_pass)
+    booking = anonymous.post(
+        "/api/bookings",
+        {"event_id": EVENT_ID, "seat_ids": SEATS[:1]},
+        format="json",
+        HTTP_X_QUEUE_PASS=queue_pass,
+    )
+
+    assert (mine.status_code, mine.json()["position"]) == (200, 1)
+    assert [r.status_code for r in (forged, elsewhere, leaving, booking)] == [401, 401, 401, 401]
