@@ -257,7 +257,7 @@ def queue_join(*, event_id: str, user_id: str) -> QueueStatus:
     prequeue = event.sale_starts_at is not None and now < event.sale_starts_at.timestamp()
     try:
         store = get_store()
-        _admit(event, store=store, now=now)
+        _admit_lazily(event, store=store, now=now)
         place = store.join(str(event.event_id), str(user_id), now=now, prequeue=prequeue, lot=_lot.random())
     except STORE_ERRORS as error:
         logger.warning("waiting room store unavailable, the queue is closed: %s", error)

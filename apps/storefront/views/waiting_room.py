@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from apps.catalog.models import Event
 
 NO_SCRIPT_REFRESH_SECONDS = 10
-LONG_POLL_SECONDS = 25
+LONG_POLL_SECONDS = 50  # under the 60 s idle timeout of common proxies
 
 
 def _token_key(event_id: str) -> str:
