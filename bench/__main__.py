@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("relay", "flash_sale")
+BENCHMARKS = ("relay", "flash_sale", "waiting_room")
 # Run only when named: it installs and runs pretix beside TicketFlow (make bench-pretix).
 ON_REQUEST = ("versus",)
 

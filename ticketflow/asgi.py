@@ -1,4 +1,5 @@
-"""ASGI entry point: Django, with long polls waited out in front of it (ticketflow.longpoll)."""
+"""ASGI entry point: Django, with long polls waited out in front of it (ticketflow.longpoll), and
+the waiting room's queue long polls answered before that (apps.waitingroom.fastpath)."""
 
 import os
 
@@ -8,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketflow.settings")
 
 django_application = get_asgi_application()
 
-from ticketflow.longpoll import LongPollMiddleware  # noqa: E402 (needs the settings configured)
+from apps.waitingroom.fastpath import WaitingRoomFastPath  # noqa: E402 (needs the settings configured)
+from ticketflow.longpoll import LongPollMiddleware  # noqa: E402
 
-application = LongPollMiddleware(django_application)
+application = WaitingRoomFastPath(LongPollMiddleware(django_application))

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.notifications",
     "apps.checkin",
+    "apps.waitingroom",
     "apps.demo",
     "apps.storefront",
 ]
@@ -171,6 +172,8 @@ CONTEXT_DATABASES = {
     "notifications": "documents",
     # Door scans lock one ticket row per scan and rely on unique constraints: relational.
     "checkin": "default",
+    # The waiting room's projection of queue settings; the queues themselves are in Redis.
+    "waitingroom": "default",
 }
 if ENV.TICKETFLOW_ENV == "test":
     # A test-only context that exercises the event kernel with misbehaving handlers.
@@ -188,6 +191,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The embedded default's seat claims (ticketflow.seat_claims): a file every local process
 # shares, since a per-process cache would let two web workers admit the same seat.
 SEAT_CLAIMS_FILE = VAR_DIR / "claims.sqlite3"
+# The embedded default's waiting-room queues (apps.waitingroom.store), shared the same way.
+WAITING_ROOM_FILE = VAR_DIR / "waitingroom.sqlite3"
 # Keys of side-by-side deployments (and test runs) on one Redis keep apart, as their topics do.
 REDIS_NAMESPACE = ENV.KAFKA_NAMESPACE
 
@@ -306,6 +311,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-seat-claims": {"task": "inventory.reconcile_seat_claims", "schedule": 60.0},
     "payments-reconcile-pending": {"task": "payments.reconcile_pending", "schedule": 60.0},
     "prune-outbox-and-inbox": {"task": "messaging.prune", "schedule": 3600.0},
+    # Reads admit lazily too, so the queue moves on if beat falls behind.
+    "waitingroom-admit": {"task": "waitingroom.admit", "schedule": 2.0},
 }
 # A booking still PENDING this long after its request lost its booking.initiated or its
 # seats.locked (dead-lettered, or an outage longer than this): it ends FAILED (timed_out).
@@ -540,7 +547,10 @@ PROMETHEUS_ENABLED = ENV.PROMETHEUS_ENABLED
 PROMETHEUS_MULTIPROC_DIR = ENV.PROMETHEUS_MULTIPROC_DIR
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Read from the database on each scrape of /metrics (see ticketflow.metrics).
-METRICS_COLLECTORS = ["apps.checkin.metrics.CheckinCollector"]
+METRICS_COLLECTORS = [
+    "apps.checkin.metrics.CheckinCollector",
+    "apps.waitingroom.metrics.WaitingRoomCollector",
+]
 OTEL_EXPORTER_OTLP_ENDPOINT = ENV.OTEL_EXPORTER_OTLP_ENDPOINT
 OTEL_SERVICE_NAME = ENV.OTEL_SERVICE_NAME
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("apps.catalog.urls")),
     path("api/inventory/", include("apps.inventory.urls")),
     path("api/", include("apps.bookings.urls")),
+    path("api/", include("apps.waitingroom.urls")),
     path("api/payments/", include("apps.payments.urls")),
     path("api/notifications/", include("apps.notifications.urls")),
     path("api/checkin/", include("apps.checkin.urls")),

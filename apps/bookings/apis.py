@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from apps.bookings import selectors, services, status_feed
 from apps.bookings.models import Booking, BookingStatus
 from apps.bookings.serializers import BookingInput, BookingOutput
-from ticketflow import longpoll
+from ticketflow import admission_tokens, longpoll
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 from ticketflow.observability import log_context
@@ -81,6 +81,7 @@ class BookingCreateApi(BrowsableForm, APIView):
             seat_ids=data["seat_ids"],
             payment_method=data["payment_method"],
             idempotency_key=_idempotency_key(request),
+            queue_token=request.headers.get(admission_tokens.HEADER),
         )
         with log_context(booking_id=str(booking.id)):
             logger.info(

@@ -37,6 +37,9 @@ class BookableEvent(models.Model):
     hold_minutes = models.PositiveSmallIntegerField()
     layout = models.JSONField()
     revision = models.PositiveIntegerField()
+    queue_enabled = models.BooleanField(
+        default=False, help_text="Bookings need the waiting room's admission token (X-Queue-Token)."
+    )
 
     class Meta:
         db_table = "bookings_bookable_event"

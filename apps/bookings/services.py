@@ -37,7 +37,7 @@ from apps.bookings.models import (
     BookingTicket,
     BuyerAdmission,
 )
-from ticketflow import db, seat_claims
+from ticketflow import admission_tokens, db, seat_claims
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
@@ -96,6 +96,7 @@ def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         "hold_minutes": snapshot.hold_minutes,
         "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
         "revision": snapshot.revision,
+        "queue_enabled": snapshot.queue_enabled,
     }
     with db.atomic(_db()):
         current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
@@ -178,6 +179,7 @@ def booking_create(
     seat_ids: Sequence[str],
     payment_method: str,
     idempotency_key: str | None = None,
+    queue_token: str | None = None,
 ) -> tuple[Booking, bool]:
     """Start a booking (PENDING) and ask inventory for the seats; returns (booking, created).
 
@@ -197,6 +199,8 @@ def booking_create(
     With an ``idempotency_key``, asking again returns the same booking instead of a second
     one, and never counts against a limit twice; the same key with a different request is a
     :class:`Conflict`.
+    While the event's waiting room is on, ``queue_token`` must be the account's admission
+    token for this event, still in its window; anything else is ``403 queue_required``.
     """
     fingerprint = _fingerprint(event_id, seat_ids, payment_method)
     if idempotency_key is not None:
@@ -204,6 +208,8 @@ def booking_create(
         if existing is not None:
             return existing, False
     event = _validate(event_id=event_id, seat_ids=seat_ids, payment_method=payment_method)
+    if event.queue_enabled:
+        admission_tokens.require(queue_token, user_id=buyer.user_id, event_id=str(event.event_id))
     # A first look without the lock: a buyer already at a limit claims nothing, so a hoarder
     # hammering the door never keeps a seat from anyone, not even for a moment.
     if refusal := _limit_refusal(event, user_id=buyer.user_id, seat_ids=seat_ids):

@@ -121,6 +121,9 @@ class VenueAdmin(admin.ModelAdmin):
         _copy(obj, saved)
 
 
+QUEUE_NUMBERS = ("admit_per_minute", "max_active_shoppers", "shopping_window_minutes")
+
+
 class EventForm(forms.ModelForm):
     prices = forms.JSONField(
         help_text='Price in cents for each seat category of the venue, e.g. {"standard": 4500, "premium": 7900}.',
@@ -133,10 +136,15 @@ class EventForm(forms.ModelForm):
             "venue", "name", "description", "starts_at", "ends_at", "currency", "prices",
             "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "max_active_seats_per_buyer",
             "hold_minutes",
+            "queue_enabled", "queue_opens_at", "queue_paused", "admit_per_minute", "max_active_shoppers",
+            "shopping_window_minutes",
         )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in QUEUE_NUMBERS:
+            # Left blank, a knob keeps its default: a form without the queue section still saves.
+            self.fields[name].required = False
         if self.instance.pk and self.instance.is_published:
             self.fields["venue"].disabled = True
             self.fields["venue"].help_text = "A published event keeps its venue."
@@ -156,6 +164,13 @@ class EventForm(forms.ModelForm):
             max_seats_per_booking=data["max_seats_per_booking"],
             max_active_seats_per_buyer=data.get("max_active_seats_per_buyer"),
             hold_minutes=data["hold_minutes"],
+            queue_enabled=bool(data.get("queue_enabled")),
+            queue_opens_at=data.get("queue_opens_at"),
+            queue_paused=bool(data.get("queue_paused")),
+            **{
+                name: data[name] if data.get(name) is not None else Event._meta.get_field(name).default
+                for name in QUEUE_NUMBERS
+            },
         )
 
     def clean(self) -> dict[str, Any]:
@@ -176,13 +191,13 @@ class EventForm(forms.ModelForm):
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     form = EventForm
-    list_display = ("name", "venue", "starts_at", "status", "published_at")
+    list_display = ("name", "venue", "starts_at", "status", "published_at", "queue_enabled", "queue_paused")
     list_filter = ("status", "venue", "starts_at")
     search_fields = ("name", "description")
     date_hierarchy = "starts_at"
     ordering = ("starts_at",)
     readonly_fields = ("status", "published_at", "revision", "prices_preview")
-    actions = ("publish", "mark_sold_out", "reopen_sales", "cancel")
+    actions = ("publish", "mark_sold_out", "reopen_sales", "cancel", "pause_queue", "resume_queue")
     list_select_related = ("venue",)
 
     @admin.display(description="Prices")
@@ -237,4 +252,16 @@ class EventAdmin(admin.ModelAdmin):
             events,
             lambda e: services.event_set_status(event_id=str(e.pk), status=EventStatus.CANCELLED),
             "cancelled",
+        )
+
+    @admin.action(description="Pause the waiting room (let nobody more in)")
+    def pause_queue(self, request: HttpRequest, events: QuerySet[Event]) -> None:
+        self._each(
+            request, events, lambda e: services.event_queue_pause(event_id=str(e.pk), paused=True), "paused"
+        )
+
+    @admin.action(description="Resume the waiting room")
+    def resume_queue(self, request: HttpRequest, events: QuerySet[Event]) -> None:
+        self._each(
+            request, events, lambda e: services.event_queue_pause(event_id=str(e.pk), paused=False), "resumed"
         )

@@ -84,7 +84,8 @@ class EventListApi(GenericAPIView):
 
 
 class EventDetailApi(APIView):
-    """One event. Staff replace it with PUT (a published event announces the change)."""
+    """One event. Staff replace it with PUT or change some fields with PATCH (a published event
+    announces the change)."""
 
     permission_classes = (requires("catalog.change_event", read="anyone"),)
 
@@ -105,6 +106,19 @@ class EventDetailApi(APIView):
         payload.is_valid(raise_exception=True)
         event = services.event_update(
             event_id=str(event.pk), details=payload.details(), status=payload.validated_data.get("status")
+        )
+        return Response(EventOutput(event).data)
+
+    @extend_schema(request=EventInput(partial=True), responses={200: EventOutput})
+    def patch(self, request: Request, event_id: str) -> Response:
+        """Change any subset of the event's fields (the waiting room's knobs among them)."""
+        event = self._get(request, event_id)
+        if not isinstance(request.data, dict) or not request.data:
+            raise InvalidInput("Send a JSON object with the fields to change.")
+        payload = EventInput(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        event = services.event_change(
+            event_id=str(event.pk), changes=payload.changes(), status=payload.validated_data.get("status")
         )
         return Response(EventOutput(event).data)
 

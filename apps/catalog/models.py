@@ -71,6 +71,23 @@ class Event(models.Model):
     hold_minutes = models.PositiveSmallIntegerField(
         default=10, help_text="How long seats stay held while the buyer pays."
     )
+    # The virtual waiting room (docs/waiting-room.md).
+    queue_enabled = models.BooleanField(
+        default=False, help_text="Buyers wait in a queue and book only with an admission token."
+    )
+    queue_opens_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The pre-queue opens: everyone in it gets a random place at the sale's start.",
+    )
+    queue_paused = models.BooleanField(default=False, help_text="Nobody more is let in while paused.")
+    admit_per_minute = models.PositiveIntegerField(default=100, help_text="Buyers let in per minute.")
+    max_active_shoppers = models.PositiveIntegerField(
+        default=500, help_text="Buyers shopping at once, at most."
+    )
+    shopping_window_minutes = models.PositiveSmallIntegerField(
+        default=10, help_text="How long an admitted buyer may shop before the place goes to the next."
+    )
     layout = models.JSONField(null=True, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     revision = models.PositiveIntegerField(default=0, editable=False)

@@ -13,6 +13,12 @@ from apps.catalog.models import Event, EventStatus, Venue
 from apps.catalog.services import MAX_ACTIVE_SEATS_PER_BUYER, EventDetails
 from ticketflow.values import decimal_amount
 
+QUEUE_FIELDS = (
+    "queue_enabled", "queue_opens_at", "queue_paused", "admit_per_minute", "max_active_shoppers",
+    "shopping_window_minutes",
+)  # fmt: skip
+"""The waiting room's knobs, read and written with the rest of the event."""
+
 
 class VenueSummary(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
@@ -91,6 +97,7 @@ class EventOutput(serializers.ModelSerializer):
             "id", "name", "description", "venue", "starts_at", "ends_at", "status", "on_sale",
             "currency", "prices", "sale_starts_at", "sale_ends_at", "max_seats_per_booking",
             "max_active_seats_per_buyer", "hold_minutes", "published_at", "created_at", "updated_at",
+            *QUEUE_FIELDS,
         )  # fmt: skip
 
     @extend_schema_field(PriceOutput(many=True))
@@ -129,9 +136,23 @@ class EventInput(serializers.Serializer):
     )
     hold_minutes = serializers.IntegerField(min_value=1, max_value=60, default=10)
     status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
+    queue_enabled = serializers.BooleanField(default=False)
+    queue_opens_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    queue_paused = serializers.BooleanField(default=False)
+    admit_per_minute = serializers.IntegerField(min_value=1, max_value=100_000, default=100)
+    max_active_shoppers = serializers.IntegerField(min_value=1, max_value=1_000_000, default=500)
+    shopping_window_minutes = serializers.IntegerField(min_value=1, max_value=120, default=10)
 
     def details(self) -> EventDetails:
         data = dict(self.validated_data)
         data.pop("status", None)
         data["venue_id"] = str(data["venue_id"])
         return EventDetails(**data)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields a partial (``PATCH``) request sent, as :class:`EventDetails` changes."""
+        data = dict(self.validated_data)
+        data.pop("status", None)
+        if "venue_id" in data:
+            data["venue_id"] = str(data["venue_id"])
+        return data

@@ -10,7 +10,9 @@ announced with the whole snapshot other contexts need (``ticketflow.event.create
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -114,6 +116,20 @@ class EventDetails:
     max_seats_per_booking: int = 10
     max_active_seats_per_buyer: int | None = None
     hold_minutes: int = 10
+    queue_enabled: bool = False
+    queue_opens_at: datetime | None = None
+    queue_paused: bool = False
+    admit_per_minute: int = 100
+    max_active_shoppers: int = 500
+    shopping_window_minutes: int = 10
+
+
+QUEUE_LIMITS = {
+    "admit_per_minute": (1, 100_000),
+    "max_active_shoppers": (1, 1_000_000),
+    "shopping_window_minutes": (1, 120),
+}
+"""The waiting room's numeric knobs and their bounds (the event contract's bounds)."""
 
 
 def event_validate(*, details: EventDetails, new: bool) -> None:
@@ -145,6 +161,15 @@ def _check_details(details: EventDetails, venue: Venue, *, new: bool) -> None:
         ]
     if not 1 <= details.hold_minutes <= settings.HOLD_MAX_MINUTES:
         errors["hold_minutes"] = [f"Hold seats between 1 and {settings.HOLD_MAX_MINUTES} minutes."]
+    for name, (low, high) in QUEUE_LIMITS.items():
+        if not low <= getattr(details, name) <= high:
+            errors[name] = [f"Choose between {low} and {high}."]
+    if details.queue_opens_at and not details.sale_starts_at:
+        errors["queue_opens_at"] = ["A pre-queue needs a sale start to open before."]
+    elif (
+        details.queue_opens_at and details.sale_starts_at and details.queue_opens_at > details.sale_starts_at
+    ):
+        errors["queue_opens_at"] = ["The pre-queue must open before the sale starts."]
     bad_prices = [
         k for k, v in details.prices.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0
     ]
@@ -203,6 +228,24 @@ def event_update(*, event_id: str, details: EventDetails, status: str | None = N
     if status is not None and status != event.status:
         return event_set_status(event_id=event_id, status=status)
     return event
+
+
+def event_change(*, event_id: str, changes: Mapping[str, Any], status: str | None = None) -> Event:
+    """Change some of an event's details (``PATCH``): the others stay as they are.
+
+    ``changes`` names :class:`EventDetails` fields; the result is validated and announced
+    exactly like a full :func:`event_update`.
+    """
+    event = _event(event_id)
+    unknown = set(changes) - {f.name for f in dataclass_fields(EventDetails)}
+    if unknown:
+        raise _invalid({name: ["Not a field of an event."] for name in sorted(unknown)})
+    return event_update(event_id=event_id, details=replace(_details_of(event), **changes), status=status)
+
+
+def event_queue_pause(*, event_id: str, paused: bool) -> Event:
+    """Pause (or resume) an event's waiting room: while paused nobody more is let in."""
+    return event_change(event_id=event_id, changes={"queue_paused": paused})
 
 
 def event_publish(*, event_id: str) -> Event:
@@ -280,7 +323,19 @@ def _details_of(event: Event) -> EventDetails:
         max_seats_per_booking=event.max_seats_per_booking,
         max_active_seats_per_buyer=event.max_active_seats_per_buyer,
         hold_minutes=event.hold_minutes,
+        **_queue_settings(event),
     )
+
+
+def _queue_settings(event: Event) -> dict[str, Any]:
+    return {
+        "queue_enabled": event.queue_enabled,
+        "queue_opens_at": event.queue_opens_at,
+        "queue_paused": event.queue_paused,
+        "admit_per_minute": event.admit_per_minute,
+        "max_active_shoppers": event.max_active_shoppers,
+        "shopping_window_minutes": event.shopping_window_minutes,
+    }
 
 
 def _announce(event: Event, *, first: bool) -> None:
@@ -306,5 +361,6 @@ def _announce(event: Event, *, first: bool) -> None:
         hold_minutes=event.hold_minutes,
         layout=validate_layout(event.layout),
         revision=revision,
+        **_queue_settings(event),
     )
     emit(snapshot, aggregate_id=str(event.pk), using=_db())

@@ -39,12 +39,21 @@ def test_the_event_kernel_tables_exist_on_every_alias(model: type) -> None:
 
 @pytest.mark.embedded
 def test_every_bounded_context_is_routed() -> None:
-    contexts = {"accounts", "catalog", "inventory", "bookings", "payments", "notifications", "checkin"}
+    contexts = {
+        "accounts",
+        "catalog",
+        "inventory",
+        "bookings",
+        "payments",
+        "notifications",
+        "checkin",
+        "waitingroom",
+    }
 
     assert set(settings.CONTEXT_DATABASES) - {"probe"} == contexts  # probe: the kernel's test-only context
-    assert {settings.CONTEXT_DATABASES[c] for c in ("accounts", "inventory", "bookings", "checkin")} == {
-        "default"
-    }
+    assert {
+        settings.CONTEXT_DATABASES[c] for c in ("accounts", "inventory", "bookings", "checkin", "waitingroom")
+    } == {"default"}
     assert {settings.CONTEXT_DATABASES[c] for c in ("catalog", "payments", "notifications")} == {"documents"}
 
 

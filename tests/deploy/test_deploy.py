@@ -59,6 +59,7 @@ CONTEXT_TOPICS = {
         "ticketflow.booking.expired",
         "ticketflow.booking.cancelled",
     },
+    "waitingroom": {"ticketflow.event.created", "ticketflow.event.updated"},
     "notifications": {
         "ticketflow.user.registered",
         "ticketflow.user.sign-up-attempted",
@@ -85,6 +86,7 @@ APP_SERVICES = {
     "consumer-payments",
     "consumer-notifications",
     "consumer-checkin",
+    "consumer-waitingroom",
     "worker",
     "beat",
 }
@@ -145,6 +147,12 @@ COUNTERS_AND_GAUGES = {
     "ticketflow_payments_webhooks_total",
     "ticketflow_payments_reconciled_total",
     "ticketflow_payments_intents_cancelled_total",
+    "ticketflow_waitingroom_queue_length",
+    "ticketflow_waitingroom_active_shoppers",
+    "ticketflow_waitingroom_admitted_total",
+    "ticketflow_waitingroom_abandoned_total",
+    "ticketflow_waitingroom_windows_ended_total",
+    "ticketflow_waitingroom_closed_answers_total",
     "django_http_responses_total_by_status_view_method_total",
 }
 HISTOGRAMS = {
@@ -152,6 +160,7 @@ HISTOGRAMS = {
     "ticketflow_consumer_batch_size",
     "ticketflow_consumer_handler_seconds",
     "ticketflow_booking_saga_seconds",
+    "ticketflow_waitingroom_wait_seconds",
     "django_http_requests_latency_seconds_by_view_method",
 }
 EXPORTED_SERIES = COUNTERS_AND_GAUGES | {
@@ -264,9 +273,9 @@ def test_compose_file_and_manifests_pass_the_reference_validators(validated: dic
     result = run_validate()  # warm: the tools and schemas are cached
 
     assert result.returncode == 0, result.stderr
-    assert "compose: " + str(COMPOSE_FILE) + " is valid (21 services:" in result.stdout
-    assert "Summary: 35 resources found in 14 files - Valid: 35, Invalid: 0, Errors: 0" in result.stdout
-    assert "Summary: 34 resources found in 1 file - Valid: 34, Invalid: 0, Errors: 0" in result.stdout
+    assert "compose: " + str(COMPOSE_FILE) + " is valid (22 services:" in result.stdout
+    assert "Summary: 39 resources found in 15 files - Valid: 39, Invalid: 0, Errors: 0" in result.stdout
+    assert "Summary: 38 resources found in 1 file - Valid: 38, Invalid: 0, Errors: 0" in result.stdout
     assert "validate: all deployment files are valid" in result.stdout
 
 
@@ -625,7 +634,7 @@ def test_k8s_workloads_run_the_deployment_contract() -> None:
 @pytest.mark.embedded
 def test_every_k8s_container_is_pinned_bounded_and_locked_down() -> None:
     workloads = [*k8s_objects("Deployment").values(), *k8s_objects("Job").values()]
-    assert len(workloads) == 10
+    assert len(workloads) == 11
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -768,6 +777,13 @@ def test_dashboard_queries_only_metrics_the_code_exports() -> None:
         "ticketflow_payments_webhooks_total",
         "ticketflow_payments_reconciled_total",
         "ticketflow_payments_intents_cancelled_total",
+        "ticketflow_waitingroom_queue_length",
+        "ticketflow_waitingroom_active_shoppers",
+        "ticketflow_waitingroom_admitted_total",
+        "ticketflow_waitingroom_abandoned_total",
+        "ticketflow_waitingroom_windows_ended_total",
+        "ticketflow_waitingroom_closed_answers_total",
+        "ticketflow_waitingroom_wait_seconds_bucket",
         "django_http_requests_latency_seconds_by_view_method_bucket",
         "django_http_responses_total_by_status_view_method_total",
     }

@@ -196,6 +196,13 @@ class EventSnapshot(Payload):
     hold_minutes: Annotated[int, Field(ge=1, le=60)]
     layout: SeatLayout
     revision: Annotated[int, Field(ge=1)]
+    # The waiting room's knobs (docs/waiting-room.md); defaults keep older snapshots valid.
+    queue_enabled: bool = False
+    queue_opens_at: AwareDatetime | None = None
+    queue_paused: bool = False
+    admit_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 100
+    max_active_shoppers: Annotated[int, Field(ge=1, le=1_000_000)] = 500
+    shopping_window_minutes: Annotated[int, Field(ge=1, le=120)] = 10
 
     @model_validator(mode="after")
     def _priced(self) -> EventSnapshot:

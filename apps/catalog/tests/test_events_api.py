@@ -23,7 +23,8 @@ INVALID = "Some of the data sent is not valid."
 EVENT_FIELDS = {
     "id", "name", "description", "venue", "starts_at", "ends_at", "status", "on_sale", "currency", "prices",
     "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "max_active_seats_per_buyer", "hold_minutes",
-    "published_at", "created_at", "updated_at",
+    "published_at", "created_at", "updated_at", "queue_enabled", "queue_opens_at", "queue_paused",
+    "admit_per_minute", "max_active_shoppers", "shopping_window_minutes",
 }  # fmt: skip
 
 
@@ -681,7 +682,8 @@ def test_the_openapi_schema_documents_the_catalog_routes(api: Api) -> None:
     methods = {path: set(operations) - {"parameters"} for path, operations in schema["paths"].items()}
     assert {path: methods[path] for path in methods if path.startswith(("/api/events", "/api/venues"))} == {
         "/api/events": {"get", "post"},
-        "/api/events/{event_id}": {"get", "put"},
+        "/api/events/{event_id}": {"get", "put", "patch"},
+        "/api/events/{event_id}/queue": {"get", "post", "delete"},
         "/api/events/{event_id}/publish": {"post"},
         "/api/venues": {"get", "post"},
         "/api/venues/{venue_id}": {"get"},

@@ -17,6 +17,7 @@ from apps.inventory.selectors import seat_map
 from apps.storefront import seating
 from apps.storefront.display import availability_badge, local, money, venue_zone
 from apps.storefront.forms import TEST_CARDS, CheckoutForm, new_checkout_token
+from apps.storefront.views.waiting_room import queue_token, waiting_room_gate
 from ticketflow.errors import ApplicationError
 from ticketflow.ratelimit import consume, requester_key
 
@@ -102,6 +103,8 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
     """
     throttle = consume(request, "booking", requester_key(request)) if request.method == "POST" else None
     event = _event_or_404(event_id)
+    if gate := waiting_room_gate(request, event):
+        return gate
     seats_now = seat_map(event_id=str(event.pk))
     if seats_now is None:
         raise Http404("No seats are on sale for this event yet.")
@@ -161,6 +164,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
                 seat_ids=form.cleaned_data["seat"],
                 payment_method=form.cleaned_data["payment_method"],
                 idempotency_key=form.cleaned_data["token"],
+                queue_token=queue_token(request, str(event.pk)),
             )
         except ApplicationError as error:
             _explain(form, error, by_id)

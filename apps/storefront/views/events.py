@@ -18,6 +18,7 @@ from apps.inventory.selectors import availability, seat_map
 from apps.storefront import seating
 from apps.storefront.display import availability_badge, local, money, price_range, venue_zone
 from apps.storefront.forms import EventFilterForm
+from apps.storefront.views.waiting_room import shopping_until, waiting_room_gate
 
 if TYPE_CHECKING:
     from apps.catalog.models import Event
@@ -100,6 +101,8 @@ def _event_or_404(event_id: str) -> Event:
 def event_page(request: HttpRequest, event_id: str) -> HttpResponse:
     """``/events/<id>``: the event and its interactive seat map."""
     event = _event_or_404(event_id)
+    if gate := waiting_room_gate(request, event):
+        return gate
     seats_now = seat_map(event_id=str(event.pk))
     seats = seating.ordered_seats(layout=event.layout, seats=seats_now["seats"]) if seats_now else []
     mine = seating.my_seat_ids(user=request.user, event_id=str(event.pk))
@@ -122,6 +125,7 @@ def event_page(request: HttpRequest, event_id: str) -> HttpResponse:
         else None,
         "preselect": wanted[: event.max_seats_per_booking],
         "refresh_seconds": SEAT_REFRESH_SECONDS,
+        "shopping_until": shopping_until(request, event),
         "zero": money(0, event.currency),
     }
     return render(request, "storefront/event_detail.html", context)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WaitingroomConfig(AppConfig):
+    """The virtual waiting room: a fair queue in front of a sale. State in Redis; lives on "default"."""
+
+    name = "apps.waitingroom"
+    label = "waitingroom"
+    verbose_name = "Waiting room"
