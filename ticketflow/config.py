@@ -114,13 +114,13 @@ class Environment(BaseSettings):
         default="ticketflow", description="The Celery queue tasks go to and workers read."
     )
     CELERY_VISIBILITY_TIMEOUT: int = Field(
-        default=120,
+        default=40,
         ge=10,
         le=24 * 3600,
         description="Seconds before the Redis broker gives a killed worker's unacknowledged task to another.",
     )
     NOTIFICATION_SEND_LEASE_SECONDS: int = Field(
-        default=90,
+        default=30,
         ge=5,
         le=3600,
         description="Seconds an email may stay SENDING before another worker may take it over.",
