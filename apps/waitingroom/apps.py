@@ -7,3 +7,6 @@ class WaitingroomConfig(AppConfig):
     name = "apps.waitingroom"
     label = "waitingroom"
     verbose_name = "Waiting room"
+
+    def ready(self) -> None:
+        from apps.waitingroom import schema  # noqa: F401  (registers the OpenAPI extension)
