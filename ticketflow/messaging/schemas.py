@@ -203,6 +203,8 @@ class EventSnapshot(Payload):
     admit_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 100
     max_active_shoppers: Annotated[int, Field(ge=1, le=1_000_000)] = 500
     shopping_window_minutes: Annotated[int, Field(ge=1, le=120)] = 10
+    # Ticket transfers (issue 14); older snapshots lack it and mean the default.
+    transfers_allowed: bool = True
 
     @model_validator(mode="after")
     def _priced(self) -> EventSnapshot:
