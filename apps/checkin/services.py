@@ -210,7 +210,9 @@ def tickets_transfer(*, payload: TicketTransferAccepted) -> list[Ticket]:
             return []
         wanted = sorted(set(payload.ticket_ids))
         olds = list(
-            Ticket.objects.select_for_update()
+            # Only the tickets' rows: locking their event's row too would queue every scan's
+            # and transfer's transaction of the event behind this one.
+            Ticket.objects.select_for_update(of=("self",))
             .select_related("event")
             .filter(pk__in=wanted, booking_id=payload.booking_id)
             .order_by("pk")
