@@ -101,6 +101,11 @@ class TransferredTicketOutput(serializers.Serializer):
     seat_id = serializers.CharField()
     seat_label = serializers.CharField()
     secret = serializers.CharField(help_text="What the new ticket's QR code encodes.")
+    status = serializers.ChoiceField(
+        choices=BookingTicket.Status.choices,
+        default=BookingTicket.Status.VALID,
+        help_text="As the door last said.",
+    )
 
 
 class TransferOutput(serializers.ModelSerializer):

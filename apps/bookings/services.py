@@ -743,10 +743,12 @@ def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
         booking = _locked(payload.booking_id)
         if booking is None:
             return
-        for ticket_id in payload.ticket_ids:
+        received = _received_tickets_mark(booking, payload.ticket_ids, BookingTicket.Status.REVOKED)
+        owned = [ticket_id for ticket_id in payload.ticket_ids if ticket_id not in received]
+        for ticket_id in owned:
             _ticket_placeholder(booking, ticket_id)
         changed = (
-            BookingTicket.objects.filter(booking=booking, id__in=payload.ticket_ids)
+            BookingTicket.objects.filter(booking=booking, id__in=owned)
             .exclude(status=BookingTicket.Status.REVOKED)
             .update(status=BookingTicket.Status.REVOKED, updated_at=timezone.now())
         )
@@ -769,8 +771,15 @@ def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
         booking = _locked(payload.booking_id)
         if booking is None:
             return
-        ticket = _ticket_placeholder(booking, payload.ticket_id, payload.seat_id)
-        if payload.type == "entry" and payload.accepted and ticket.status == BookingTicket.Status.VALID:
+        admitted = payload.type == "entry" and payload.accepted
+        if _received_tickets_mark(
+            booking, [payload.ticket_id], BookingTicket.Status.CHECKED_IN if admitted else ""
+        ):
+            # A transfer's recipient's ticket: its status lives on their transfer, not the owner's list.
+            ticket = None
+        else:
+            ticket = _ticket_placeholder(booking, payload.ticket_id, payload.seat_id)
+        if admitted and ticket is not None and ticket.status == BookingTicket.Status.VALID:
             BookingTicket.objects.filter(pk=ticket.pk).update(
                 status=BookingTicket.Status.CHECKED_IN, updated_at=timezone.now()
             )
@@ -1156,6 +1165,34 @@ def transfer_cancel(*, booking_id: str, transfer_id: str, user_id: str) -> Ticke
     return transfer
 
 
+def _received_tickets_mark(booking: Booking, ticket_ids: Sequence[str], status: str) -> set[str]:
+    """Which of ``ticket_ids`` are tickets a transfer's recipient holds, set to ``status``.
+
+    An empty ``status`` changes nothing (a refused scan). A revoked ticket stays revoked.
+    """
+    wanted = set(ticket_ids)
+    found: set[str] = set()
+    for transfer in TicketTransfer.objects.select_for_update().filter(
+        booking=booking, status=TicketTransfer.Status.COMPLETED
+    ):
+        tickets = [dict(ticket) for ticket in transfer.tickets]
+        changed = False
+        for ticket in tickets:
+            if ticket["ticket_id"] not in wanted:
+                continue
+            found.add(ticket["ticket_id"])
+            if (
+                status
+                and ticket.get("status") != BookingTicket.Status.REVOKED
+                and ticket.get("status") != status
+            ):
+                ticket["status"] = status
+                changed = True
+        if changed:
+            _transfer_move(transfer, transfer.status, tickets=tickets)
+    return found
+
+
 def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
     """Record checkin's answer: the recipient's new tickets, the owner's marked transferred.
 
@@ -1176,10 +1213,23 @@ def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
         BookingTicket.objects.filter(booking=booking, id__in=[t.replaces for t in payload.tickets]).update(
             status=BookingTicket.Status.TRANSFERRED, updated_at=timezone.now()
         )
+        # A revocation or scan of a new ticket that overtook this event left a placeholder in
+        # the owner's list: its status moves to the recipient's ticket and the placeholder goes.
+        overtaken = BookingTicket.objects.filter(
+            booking=booking, id__in=[t.ticket_id for t in payload.tickets]
+        )
+        statuses = {str(pk): status for pk, status in overtaken.values_list("id", "status")}
+        overtaken.delete()
         _transfer_move(
             transfer,
             TicketTransfer.Status.COMPLETED,
-            tickets=[ticket.model_dump(mode="json") for ticket in payload.tickets],
+            tickets=[
+                {
+                    **ticket.model_dump(mode="json"),
+                    "status": statuses.get(ticket.ticket_id, BookingTicket.Status.VALID),
+                }
+                for ticket in payload.tickets
+            ],
         )
         count = len(payload.tickets)
         _move(

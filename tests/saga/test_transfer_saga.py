@@ -263,3 +263,49 @@ def test_a_booking_not_confirmed_cannot_transfer(broker, concert, make_buyer) ->
     assert (
         error(offer(ada, booking_id, [str(uuid.uuid4())], "bea@example.com"), 409) == "booking_not_confirmed"
     )
+
+
+def test_the_recipients_ticket_shows_its_scans_and_a_later_cancellation_on_their_transfer(
+    broker, concert, confirmed
+) -> None:
+    ada, bea, booking_id, tickets = confirmed
+    offer(ada, booking_id, [tickets[concert.seat_ids[0]]["id"]], bea.email)
+    broker.settle()
+    client_of(bea).post(f"/api/transfers/{accept_token(bea.email)}/accept")
+    broker.settle()
+    [new] = client_of(bea).get("/api/transfers/received").json()["results"][0]["tickets"]
+
+    scan_redeem(event_id=concert.event_id, secret=new["secret"], nonce="gate-3:0001")
+    broker.settle()
+    after_scan = client_of(bea).get("/api/transfers/received").json()["results"][0]["tickets"]
+    booking_cancel(booking_id=booking_id, user_id=str(ada.id))
+    broker.settle()
+    after_cancel = client_of(bea).get("/api/transfers/received").json()["results"][0]["tickets"]
+
+    assert [t["status"] for t in after_scan] == ["checked_in"]
+    assert [t["status"] for t in after_cancel] == ["revoked"]
+    # The owner's list keeps its own two tickets: none of the recipient's leaks into it.
+    assert sorted(BookingTicket.objects.filter(booking_id=booking_id).values_list("id", flat=True)) == sorted(
+        uuid.UUID(t["id"]) for t in tickets.values()
+    )
+    assert {t["status"] for t in tickets_of(ada, booking_id).values()} == {"transferred", "revoked"}
+
+
+def test_a_revocation_that_overtakes_the_transfer_still_reaches_the_recipients_ticket(
+    broker, concert, confirmed
+) -> None:
+    ada, bea, booking_id, tickets = confirmed
+    offer(ada, booking_id, [tickets[concert.seat_ids[0]]["id"]], bea.email)
+    broker.settle()
+    client_of(bea).post(f"/api/transfers/{accept_token(bea.email)}/accept")
+    broker.deliver(Topic.TICKET_TRANSFER_ACCEPTED)
+
+    # Checkin issued the new ticket; the cancellation revokes it before bookings hears of it.
+    booking_cancel(booking_id=booking_id, user_id=str(ada.id))
+    broker.settle(skip=[Topic.TICKETS_TRANSFERRED])
+    broker.settle()
+
+    [received] = client_of(bea).get("/api/transfers/received").json()["results"]
+    assert received["status"] == "COMPLETED"
+    assert [t["status"] for t in received["tickets"]] == ["revoked"]
+    assert BookingTicket.objects.filter(booking_id=booking_id).count() == 2
