@@ -462,6 +462,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "apps.checkin.models.TicketStatus",
         "EventStatusEnum": "apps.catalog.models.EventStatus",
+        "BookingTicketStatusEnum": "apps.bookings.models.BookingTicket.Status",
+        "TransferStatusEnum": "apps.bookings.models.TicketTransfer.Status",
     },
 }
 

@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 
 from apps.bookings import selectors, services, status_feed
 from apps.bookings.models import Booking, BookingStatus
-from apps.bookings.serializers import BookingInput, BookingOutput
+from apps.bookings.serializers import (
+    BookingInput,
+    BookingOutput,
+    ReceivedTransferOutput,
+    TransferInput,
+    TransferOutput,
+)
 from ticketflow import admission_tokens, longpoll
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
@@ -195,3 +201,78 @@ class BookingCancelApi(BrowsableForm, APIView):
             is_staff=holds(request, "bookings.change_booking"),
         )
         return Response(BookingOutput(booking).data)
+
+
+# --- ticket transfers (issue 14) ---------------------------------------------------------------
+
+
+def _own_booking(request: Request, booking_id: str) -> Booking:
+    booking = selectors.booking_get(booking_id=booking_id, user_id=str(request.user.id))
+    if booking is None:
+        raise NotFound("No booking of yours has this id.")
+    return booking
+
+
+class BookingTransfersApi(APIView):
+    """Transfer tickets of your confirmed booking to someone else's email address, or list them."""
+
+    @extend_schema(responses={200: TransferOutput(many=True)})
+    def get(self, request: Request, booking_id: str) -> Response:
+        booking = _own_booking(request, booking_id)
+        return Response(TransferOutput(selectors.transfer_list_for_booking(booking=booking), many=True).data)
+
+    @extend_schema(request=TransferInput, responses={201: TransferOutput})
+    def post(self, request: Request, booking_id: str) -> Response:
+        if not is_uuid(booking_id):
+            raise NotFound("No booking of yours has this id.")
+        payload = TransferInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        transfer = services.transfer_request(
+            booking_id=booking_id,
+            user_id=str(request.user.id),
+            ticket_ids=payload.validated_data["ticket_ids"],
+            email=payload.validated_data["email"],
+        )
+        return Response(
+            TransferOutput(transfer).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/bookings/{booking_id}/transfers/{transfer.id}"},
+        )
+
+
+class BookingTransferDetailApi(APIView):
+    """Cancel a pending transfer of your booking's tickets."""
+
+    @extend_schema(request=None, responses={200: TransferOutput})
+    def delete(self, request: Request, booking_id: str, transfer_id: str) -> Response:
+        if not (is_uuid(booking_id) and is_uuid(transfer_id)):
+            raise NotFound("No booking of yours has this id.")
+        transfer = services.transfer_cancel(
+            booking_id=booking_id, transfer_id=transfer_id, user_id=str(request.user.id)
+        )
+        return Response(TransferOutput(transfer).data)
+
+
+class TransferAcceptApi(APIView):
+    """Accept tickets offered to you, signed in with the address the link was sent to."""
+
+    @extend_schema(request=None, responses={202: TransferOutput})
+    def post(self, request: Request, token: str) -> Response:
+        transfer = services.transfer_accept(
+            token=token,
+            buyer=services.Buyer(
+                user_id=str(request.user.id), email=request.user.email, name=request.user.name
+            ),
+        )
+        return Response(TransferOutput(transfer).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TransferReceivedApi(GenericAPIView):
+    """Tickets transferred to you, with their secrets once checkin has issued them."""
+
+    serializer_class = ReceivedTransferOutput
+
+    @extend_schema(responses={200: ReceivedTransferOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.transfer_list_received(user_id=str(request.user.id)))
+        return self.get_paginated_response(ReceivedTransferOutput(page, many=True).data)

@@ -15,6 +15,7 @@ from ticketflow.messaging.schemas import (
     TicketScanned,
     TicketsIssued,
     TicketsRevoked,
+    TicketsTransferred,
 )
 from ticketflow.messaging.topics import Topic
 
@@ -71,3 +72,12 @@ def on_tickets_revoked(event: Envelope[TicketsRevoked]) -> None:
 def on_ticket_scanned(event: Envelope[TicketScanned]) -> None:
     """Log a scan on the booking's timeline. Again: dropped by the inbox."""
     services.booking_on_ticket_scanned(payload=event.payload)
+
+
+@handles(Topic.TICKETS_TRANSFERRED)
+def on_tickets_transferred(event: Envelope[TicketsTransferred]) -> None:
+    """Hand the new tickets to the recipient and mark the owner's transferred (or note a refusal).
+
+    Again: the transfer has already ended; nothing changes.
+    """
+    services.transfer_on_tickets_transferred(payload=event.payload)

@@ -40,6 +40,7 @@ class BookableEvent(models.Model):
     queue_enabled = models.BooleanField(
         default=False, help_text="Bookings need the waiting room's admission token (X-Queue-Token)."
     )
+    transfers_allowed = models.BooleanField(default=True, help_text="Owners may transfer their tickets.")
 
     class Meta:
         db_table = "bookings_bookable_event"
@@ -180,6 +181,7 @@ class BookingTicket(models.Model):
         VALID = "valid", "Valid"
         CHECKED_IN = "checked_in", "Checked in"
         REVOKED = "revoked", "Revoked"
+        TRANSFERRED = "transferred", "Transferred"
 
     id = models.UUIDField(primary_key=True, help_text="The ticket id checkin gave it.")
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
@@ -196,3 +198,45 @@ class BookingTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+
+class TicketTransfer(models.Model):
+    """An owner's offer of some of a booking's tickets to another person, by email address.
+
+    PENDING until the recipient, signed in with that address, accepts (ACCEPTED) and checkin
+    has issued their new tickets (COMPLETED, ``tickets`` holds them with their secrets), or
+    refused to because a ticket changed meanwhile (REFUSED). The owner may cancel a PENDING
+    transfer (CANCELLED). Changes happen with the booking's row locked.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        ACCEPTED = "ACCEPTED", "Accepted"
+        COMPLETED = "COMPLETED", "Completed"
+        REFUSED = "REFUSED", "Refused"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="transfers")
+    ticket_ids = models.JSONField(help_text="The owner's tickets being transferred.")
+    recipient_email = models.EmailField()
+    recipient_user_id = models.UUIDField(null=True, blank=True)
+    recipient_name = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=200, blank=True)
+    tickets = models.JSONField(
+        default=list,
+        help_text="The recipient's new tickets (ticket_id, replaces, seat_id, seat_label, secret).",
+    )
+    expires_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "bookings_ticket_transfer"
+        ordering = ("-created_at",)
+        indexes = (models.Index(fields=("recipient_user_id", "created_at"), name="bookings_transfer_to_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.recipient_email} ({self.status})"

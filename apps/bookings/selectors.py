@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from apps.bookings.models import Booking, BookingStep
+from apps.bookings.models import Booking, BookingStep, TicketTransfer
 from ticketflow.values import is_uuid
 
 
@@ -29,5 +29,19 @@ def booking_list_for_user(*, user_id: str) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(user_id=user_id)
         .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets")
+        .order_by("-created_at")
+    )
+
+
+def transfer_list_for_booking(*, booking: Booking) -> QuerySet[TicketTransfer]:
+    """A booking's transfers, newest first (the caller has checked it is the owner's)."""
+    return TicketTransfer.objects.filter(booking=booking).order_by("-created_at")
+
+
+def transfer_list_received(*, user_id: str) -> QuerySet[TicketTransfer]:
+    """The transfers a user accepted, newest first, with their tickets once issued."""
+    return (
+        TicketTransfer.objects.filter(recipient_user_id=user_id)
+        .select_related("booking")
         .order_by("-created_at")
     )

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.bookings.models import Booking, BookingStep, BookingTicket
+from apps.bookings.models import Booking, BookingStep, BookingTicket, TicketTransfer
 from ticketflow.values import decimal_amount
 
 
@@ -84,3 +84,59 @@ class BookingOutput(serializers.ModelSerializer):
         issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
         tickets = sorted(issued, key=lambda ticket: order.get(ticket.seat_id, len(order)))
         return TicketOutput(tickets, many=True).data
+
+
+class TransferInput(serializers.Serializer):
+    ticket_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64), allow_empty=False, max_length=100
+    )
+    email = serializers.EmailField(max_length=254)
+
+
+class TransferredTicketOutput(serializers.Serializer):
+    ticket_id = serializers.CharField()
+    replaces = serializers.CharField(
+        help_text="The owner's ticket this one replaced (now refused at the door)."
+    )
+    seat_id = serializers.CharField()
+    seat_label = serializers.CharField()
+    secret = serializers.CharField(help_text="What the new ticket's QR code encodes.")
+    status = serializers.ChoiceField(
+        choices=BookingTicket.Status.choices,
+        default=BookingTicket.Status.VALID,
+        help_text="As the door last said.",
+    )
+
+
+class TransferOutput(serializers.ModelSerializer):
+    """A transfer as its owner sees it: never the recipient's new secrets."""
+
+    id = serializers.CharField(read_only=True)
+    booking_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = TicketTransfer
+        fields = (
+            "id", "booking_id", "ticket_ids", "recipient_email", "status", "reason", "expires_at",
+            "version", "created_at", "updated_at",
+        )  # fmt: skip
+
+
+class ReceivedTransferOutput(TransferOutput):
+    """A transfer as its recipient sees it: the event and, once issued, their tickets."""
+
+    event_id = serializers.CharField(source="booking.event_id", read_only=True)
+    event_name = serializers.CharField(source="booking.event_name", read_only=True)
+    event_starts_at = serializers.DateTimeField(source="booking.event_starts_at", read_only=True)
+    venue_name = serializers.CharField(source="booking.venue_name", read_only=True)
+    tickets = TransferredTicketOutput(many=True, read_only=True)
+
+    class Meta(TransferOutput.Meta):
+        fields = (
+            *TransferOutput.Meta.fields,
+            "event_id",
+            "event_name",
+            "event_starts_at",
+            "venue_name",
+            "tickets",
+        )

@@ -17,10 +17,11 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core import signing
 from django.db import OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
@@ -36,9 +37,10 @@ from apps.bookings.models import (
     BookingStep,
     BookingTicket,
     BuyerAdmission,
+    TicketTransfer,
 )
 from ticketflow import admission_tokens, db, seat_claims
-from ticketflow.errors import Conflict, InvalidInput, NotFound
+from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
     BookingCancelled,
@@ -61,6 +63,9 @@ from ticketflow.messaging.schemas import (
     TicketScanned,
     TicketsIssued,
     TicketsRevoked,
+    TicketsTransferred,
+    TicketTransferAccepted,
+    TicketTransferRequested,
     seat_ids_of,
 )
 from ticketflow.values import decimal_amount
@@ -97,6 +102,7 @@ def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
         "revision": snapshot.revision,
         "queue_enabled": snapshot.queue_enabled,
+        "transfers_allowed": snapshot.transfers_allowed,
     }
     with db.atomic(_db()):
         current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
@@ -737,10 +743,12 @@ def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
         booking = _locked(payload.booking_id)
         if booking is None:
             return
-        for ticket_id in payload.ticket_ids:
+        received = _received_tickets_mark(booking, payload.ticket_ids, BookingTicket.Status.REVOKED)
+        owned = [ticket_id for ticket_id in payload.ticket_ids if ticket_id not in received]
+        for ticket_id in owned:
             _ticket_placeholder(booking, ticket_id)
         changed = (
-            BookingTicket.objects.filter(booking=booking, id__in=payload.ticket_ids)
+            BookingTicket.objects.filter(booking=booking, id__in=owned)
             .exclude(status=BookingTicket.Status.REVOKED)
             .update(status=BookingTicket.Status.REVOKED, updated_at=timezone.now())
         )
@@ -763,8 +771,15 @@ def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
         booking = _locked(payload.booking_id)
         if booking is None:
             return
-        ticket = _ticket_placeholder(booking, payload.ticket_id, payload.seat_id)
-        if payload.type == "entry" and payload.accepted and ticket.status == BookingTicket.Status.VALID:
+        admitted = payload.type == "entry" and payload.accepted
+        if _received_tickets_mark(
+            booking, [payload.ticket_id], BookingTicket.Status.CHECKED_IN if admitted else ""
+        ):
+            # A transfer's recipient's ticket: its status lives on their transfer, not the owner's list.
+            ticket = None
+        else:
+            ticket = _ticket_placeholder(booking, payload.ticket_id, payload.seat_id)
+        if admitted and ticket is not None and ticket.status == BookingTicket.Status.VALID:
             BookingTicket.objects.filter(pk=ticket.pk).update(
                 status=BookingTicket.Status.CHECKED_IN, updated_at=timezone.now()
             )
@@ -919,3 +934,307 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
             "%d booking(s) stuck PENDING timed out (a lost booking.initiated or seats.locked?)", timed_out
         )
     return timed_out
+
+
+# --- ticket transfers (issue 14) ---------------------------------------------------------------
+
+TRANSFER_SALT = "ticketflow.bookings.transfer"
+TRANSFER_DAYS = 7
+"""How long a transfer's link may be accepted (and never once the event has started)."""
+
+
+def transfer_token(transfer: TicketTransfer) -> str:
+    """The signed token of the recipient's accept link: it names the transfer and its address."""
+    return signing.dumps({"t": str(transfer.id), "e": transfer.recipient_email}, salt=TRANSFER_SALT)
+
+
+def _transfer_from_token(token: str) -> str:
+    """The transfer id a token names; 404 for a token that is not ours or has run out."""
+    try:
+        claims = signing.loads(token, salt=TRANSFER_SALT, max_age=TRANSFER_DAYS * 86_400)
+        transfer_id = str(uuid.UUID(claims["t"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound(
+            "This transfer link is not valid or has expired.", code="invalid_transfer_link"
+        ) from None
+    return transfer_id
+
+
+def _transferable(booking: Booking) -> None:
+    """Raise unless tickets of ``booking`` (locked) may change hands now."""
+    if booking.status != BookingStatus.CONFIRMED:
+        raise Conflict(
+            f"This booking is {booking.get_status_display().lower()}; only a confirmed booking's tickets "
+            "can be transferred.",
+            code="booking_not_confirmed",
+        )
+    if booking.event_starts_at <= timezone.now():
+        raise Conflict(
+            "The event has already started; tickets can no longer be transferred.", code="too_late"
+        )
+    event = BookableEvent.objects.filter(pk=booking.event_id).first()
+    if event is not None and not event.transfers_allowed:
+        raise Conflict(
+            "The organiser does not allow ticket transfers for this event.", code="transfers_not_allowed"
+        )
+
+
+TICKET_REFUSALS = {
+    BookingTicket.Status.TRANSFERRED: ("ticket_transferred", "has already been transferred"),
+    BookingTicket.Status.CHECKED_IN: ("ticket_checked_in", "is already checked in"),
+    BookingTicket.Status.REVOKED: ("ticket_revoked", "has been revoked"),
+}
+
+
+def _tickets_for_transfer(
+    booking: Booking, ticket_ids: Sequence[str], *, pending: set[str]
+) -> list[BookingTicket]:
+    """The booking's tickets ``ticket_ids``, each valid and not offered in ``pending`` transfers."""
+    if not ticket_ids or len(set(ticket_ids)) != len(ticket_ids):
+        raise InvalidInput(
+            "Name each ticket to transfer once.",
+            details={"fields": {"ticket_ids": ["one or more, no repeats"]}},
+        )
+    known = {str(t.pk): t for t in BookingTicket.objects.filter(booking=booking).exclude(secret="")}
+    unknown = [ticket_id for ticket_id in ticket_ids if ticket_id not in known]
+    if unknown:
+        raise InvalidInput(
+            "These are not tickets of this booking: " + ", ".join(unknown) + ".",
+            code="unknown_ticket",
+            details={"fields": {"ticket_ids": unknown}},
+        )
+    for ticket_id in ticket_ids:
+        ticket = known[ticket_id]
+        if ticket.status in TICKET_REFUSALS:
+            code, what = TICKET_REFUSALS[ticket.status]
+            raise Conflict(f"The ticket for {_seat_label(booking, ticket.seat_id)} {what}.", code=code)
+        if ticket_id in pending:
+            raise Conflict(
+                f"The ticket for {_seat_label(booking, ticket.seat_id)} is already offered in a pending transfer; "
+                "cancel that one first.",
+                code="transfer_pending",
+            )
+    return [known[ticket_id] for ticket_id in ticket_ids]
+
+
+def _pending_ticket_ids(booking: Booking, *, exclude: str | None = None) -> set[str]:
+    open_transfers = TicketTransfer.objects.filter(
+        booking=booking, status__in=(TicketTransfer.Status.PENDING, TicketTransfer.Status.ACCEPTED)
+    )
+    if exclude:
+        open_transfers = open_transfers.exclude(pk=exclude)
+    return {ticket_id for transfer in open_transfers for ticket_id in transfer.ticket_ids}
+
+
+def transfer_request(
+    *, booking_id: str, user_id: str, ticket_ids: Sequence[str], email: str
+) -> TicketTransfer:
+    """Offer tickets of a confirmed booking to ``email``; the recipient is emailed a link to accept.
+
+    Only the booking's owner may (404 for anyone else's booking), before the event starts, if
+    the organiser allows transfers, and only for valid tickets not already on offer.
+    """
+    email = email.strip()
+    with db.atomic(_db()):
+        booking = _locked(booking_id)
+        if booking is None or str(booking.user_id) != str(user_id):
+            raise NotFound("No booking of yours has this id.")
+        if email.lower() == booking.customer_email.lower():
+            raise InvalidInput(
+                "These tickets are already yours; transfer them to someone else's address.",
+                code="transfer_to_self",
+                details={"fields": {"email": ["your own address"]}},
+            )
+        _transferable(booking)
+        tickets = _tickets_for_transfer(booking, list(ticket_ids), pending=_pending_ticket_ids(booking))
+        now = timezone.now()
+        transfer = TicketTransfer.objects.create(
+            booking=booking,
+            ticket_ids=[str(t.pk) for t in tickets],
+            recipient_email=email,
+            expires_at=min(now + timedelta(days=TRANSFER_DAYS), booking.event_starts_at),
+            created_at=now,
+            updated_at=now,
+        )
+        labels = [_seat_label(booking, t.seat_id) for t in tickets]
+        _move(
+            booking,
+            booking.status,
+            step="ticket.transfer-requested",
+            detail=f"{len(tickets)} ticket{'s' * (len(tickets) != 1)} offered to {email}",
+        )
+        _emit(
+            TicketTransferRequested(
+                **_facts(booking),
+                transfer_id=str(transfer.id),
+                recipient_email=email,
+                ticket_ids=transfer.ticket_ids,
+                seat_labels=labels,
+                accept_url=f"{settings.PUBLIC_BASE_URL}/transfers/{transfer_token(transfer)}",
+                expires_at=transfer.expires_at,
+            ),
+            booking,
+        )
+    return transfer
+
+
+def _locked_transfer(booking: Booking, transfer_id: str) -> TicketTransfer | None:
+    return TicketTransfer.objects.select_for_update().filter(pk=transfer_id, booking=booking).first()
+
+
+def _transfer_move(transfer: TicketTransfer, status: str, **changes: Any) -> None:
+    changes.update(status=status, updated_at=timezone.now())
+    TicketTransfer.objects.filter(pk=transfer.pk).update(version=F("version") + 1, **changes)
+    for name, value in changes.items():
+        setattr(transfer, name, value)
+    transfer.version += 1
+
+
+def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
+    """Accept a transfer as its recipient: checkin then revokes the old tickets and issues new ones.
+
+    ``buyer`` is the signed-in user; their address must be the one the tickets were offered
+    to (403 otherwise). Accepting again, as the same recipient, answers the same transfer.
+    """
+    transfer_id = _transfer_from_token(token)
+    booking_id = TicketTransfer.objects.filter(pk=transfer_id).values_list("booking_id", flat=True).first()
+    if booking_id is None:
+        raise NotFound("This transfer link is not valid or has expired.", code="invalid_transfer_link")
+    with db.atomic(_db()):
+        booking = _locked(str(booking_id))
+        transfer = _locked_transfer(booking, transfer_id)
+        if buyer.email.lower() != transfer.recipient_email.lower():
+            raise Forbidden(
+                "These tickets were offered to another address; sign in with the address the link was sent to.",
+                code="wrong_recipient",
+            )
+        if transfer.status != TicketTransfer.Status.PENDING:
+            if transfer.status in (TicketTransfer.Status.ACCEPTED, TicketTransfer.Status.COMPLETED):
+                return transfer
+            raise Conflict(
+                f"This transfer was {transfer.get_status_display().lower()}; it can no longer be accepted.",
+                code=f"transfer_{transfer.status.lower()}",
+            )
+        if transfer.expires_at <= timezone.now():
+            raise Conflict("This transfer has expired.", code="transfer_expired")
+        _transferable(booking)
+        _tickets_for_transfer(
+            booking, transfer.ticket_ids, pending=_pending_ticket_ids(booking, exclude=transfer_id)
+        )
+        _transfer_move(
+            transfer,
+            TicketTransfer.Status.ACCEPTED,
+            recipient_user_id=buyer.user_id,
+            recipient_name=buyer.name,
+        )
+        _move(booking, booking.status, step="ticket.transfer-accepted", detail=f"accepted by {buyer.email}")
+        _emit(
+            TicketTransferAccepted(
+                transfer_id=str(transfer.id),
+                booking_id=str(booking.id),
+                event_id=str(booking.event_id),
+                ticket_ids=transfer.ticket_ids,
+                recipient=Customer(user_id=buyer.user_id, email=buyer.email, name=buyer.name),
+            ),
+            booking,
+        )
+    return transfer
+
+
+def transfer_cancel(*, booking_id: str, transfer_id: str, user_id: str) -> TicketTransfer:
+    """Withdraw a pending transfer (the owner only); its link then no longer works."""
+    with db.atomic(_db()):
+        booking = _locked(booking_id)
+        if booking is None or str(booking.user_id) != str(user_id):
+            raise NotFound("No booking of yours has this id.")
+        transfer = _locked_transfer(booking, transfer_id)
+        if transfer is None:
+            raise NotFound("This booking has no transfer with this id.")
+        if transfer.status != TicketTransfer.Status.PENDING:
+            raise Conflict(
+                f"This transfer is {transfer.get_status_display().lower()}; only a pending one can be cancelled.",
+                code="transfer_not_pending",
+            )
+        _transfer_move(transfer, TicketTransfer.Status.CANCELLED)
+        _move(
+            booking,
+            booking.status,
+            step="ticket.transfer-cancelled",
+            detail=f"offer to {transfer.recipient_email}",
+        )
+    return transfer
+
+
+def _received_tickets_mark(booking: Booking, ticket_ids: Sequence[str], status: str) -> set[str]:
+    """Which of ``ticket_ids`` are tickets a transfer's recipient holds, set to ``status``.
+
+    An empty ``status`` changes nothing (a refused scan). A revoked ticket stays revoked.
+    """
+    wanted = set(ticket_ids)
+    found: set[str] = set()
+    for transfer in TicketTransfer.objects.select_for_update().filter(
+        booking=booking, status=TicketTransfer.Status.COMPLETED
+    ):
+        tickets = [dict(ticket) for ticket in transfer.tickets]
+        changed = False
+        for ticket in tickets:
+            if ticket["ticket_id"] not in wanted:
+                continue
+            found.add(ticket["ticket_id"])
+            if (
+                status
+                and ticket.get("status") != BookingTicket.Status.REVOKED
+                and ticket.get("status") != status
+            ):
+                ticket["status"] = status
+                changed = True
+        if changed:
+            _transfer_move(transfer, transfer.status, tickets=tickets)
+    return found
+
+
+def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
+    """Record checkin's answer: the recipient's new tickets, the owner's marked transferred.
+
+    A refusal ends the transfer REFUSED and the owner keeps the tickets as they are. Again:
+    the transfer is no longer ACCEPTED; nothing changes.
+    """
+    with db.atomic(_db()):
+        booking = _locked(payload.booking_id)
+        if booking is None:
+            return
+        transfer = _locked_transfer(booking, payload.transfer_id)
+        if transfer is None or transfer.status != TicketTransfer.Status.ACCEPTED:
+            return
+        if payload.outcome == "refused":
+            _transfer_move(transfer, TicketTransfer.Status.REFUSED, reason=payload.reason[:200])
+            _move(booking, booking.status, step="ticket.transfer-refused", detail=payload.reason)
+            return
+        BookingTicket.objects.filter(booking=booking, id__in=[t.replaces for t in payload.tickets]).update(
+            status=BookingTicket.Status.TRANSFERRED, updated_at=timezone.now()
+        )
+        # A revocation or scan of a new ticket that overtook this event left a placeholder in
+        # the owner's list: its status moves to the recipient's ticket and the placeholder goes.
+        overtaken = BookingTicket.objects.filter(
+            booking=booking, id__in=[t.ticket_id for t in payload.tickets]
+        )
+        statuses = {str(pk): status for pk, status in overtaken.values_list("id", "status")}
+        overtaken.delete()
+        _transfer_move(
+            transfer,
+            TicketTransfer.Status.COMPLETED,
+            tickets=[
+                {
+                    **ticket.model_dump(mode="json"),
+                    "status": statuses.get(ticket.ticket_id, BookingTicket.Status.VALID),
+                }
+                for ticket in payload.tickets
+            ],
+        )
+        count = len(payload.tickets)
+        _move(
+            booking,
+            booking.status,
+            step="tickets.transferred",
+            detail=f"{count} ticket{'s' * (count != 1)} now held by {payload.recipient.email}",
+        )

@@ -138,6 +138,7 @@ class EventForm(forms.ModelForm):
             "hold_minutes",
             "queue_enabled", "queue_opens_at", "queue_paused", "admit_per_minute", "max_active_shoppers",
             "shopping_window_minutes",
+            "transfers_allowed",
         )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -167,6 +168,7 @@ class EventForm(forms.ModelForm):
             queue_enabled=bool(data.get("queue_enabled")),
             queue_opens_at=data.get("queue_opens_at"),
             queue_paused=bool(data.get("queue_paused")),
+            transfers_allowed=bool(data.get("transfers_allowed")),
             **{
                 name: data[name] if data.get(name) is not None else Event._meta.get_field(name).default
                 for name in QUEUE_NUMBERS

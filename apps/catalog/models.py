@@ -88,6 +88,10 @@ class Event(models.Model):
     shopping_window_minutes = models.PositiveSmallIntegerField(
         default=10, help_text="How long an admitted buyer may shop before the place goes to the next."
     )
+    # Ticket transfers (issue 14): whether buyers may hand their tickets to someone else.
+    transfers_allowed = models.BooleanField(
+        default=True, help_text="Buyers may transfer their tickets to another person."
+    )
     layout = models.JSONField(null=True, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     revision = models.PositiveIntegerField(default=0, editable=False)

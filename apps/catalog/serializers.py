@@ -98,6 +98,7 @@ class EventOutput(serializers.ModelSerializer):
             "currency", "prices", "sale_starts_at", "sale_ends_at", "max_seats_per_booking",
             "max_active_seats_per_buyer", "hold_minutes", "published_at", "created_at", "updated_at",
             *QUEUE_FIELDS,
+            "transfers_allowed",
         )  # fmt: skip
 
     @extend_schema_field(PriceOutput(many=True))
@@ -142,6 +143,7 @@ class EventInput(serializers.Serializer):
     admit_per_minute = serializers.IntegerField(min_value=1, max_value=100_000, default=100)
     max_active_shoppers = serializers.IntegerField(min_value=1, max_value=1_000_000, default=500)
     shopping_window_minutes = serializers.IntegerField(min_value=1, max_value=120, default=10)
+    transfers_allowed = serializers.BooleanField(default=True)
 
     def details(self) -> EventDetails:
         data = dict(self.validated_data)

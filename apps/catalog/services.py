@@ -122,6 +122,7 @@ class EventDetails:
     admit_per_minute: int = 100
     max_active_shoppers: int = 500
     shopping_window_minutes: int = 10
+    transfers_allowed: bool = True
 
 
 QUEUE_LIMITS = {
@@ -324,6 +325,7 @@ def _details_of(event: Event) -> EventDetails:
         max_active_seats_per_buyer=event.max_active_seats_per_buyer,
         hold_minutes=event.hold_minutes,
         **_queue_settings(event),
+        transfers_allowed=event.transfers_allowed,
     )
 
 
@@ -362,5 +364,6 @@ def _announce(event: Event, *, first: bool) -> None:
         layout=validate_layout(event.layout),
         revision=revision,
         **_queue_settings(event),
+        transfers_allowed=event.transfers_allowed,
     )
     emit(snapshot, aggregate_id=str(event.pk), using=_db())

@@ -5,7 +5,12 @@ from __future__ import annotations
 from apps.checkin import services
 from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.handlers import handles
-from ticketflow.messaging.schemas import BookingCancelled, BookingConfirmed, PaymentRefunded
+from ticketflow.messaging.schemas import (
+    BookingCancelled,
+    BookingConfirmed,
+    PaymentRefunded,
+    TicketTransferAccepted,
+)
 from ticketflow.messaging.topics import Topic
 
 
@@ -35,3 +40,12 @@ def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
     A second delivery finds nothing left to revoke and announces nothing.
     """
     services.tickets_revoke(booking_id=event.payload.booking_id, reason_code="payment_refunded")
+
+
+@handles(Topic.TICKET_TRANSFER_ACCEPTED)
+def on_ticket_transfer_accepted(event: Envelope[TicketTransferAccepted]) -> None:
+    """Revoke the transferred tickets and issue new secrets to the recipient (or refuse).
+
+    A second delivery finds the transfer answered: nothing is revoked, issued or announced.
+    """
+    services.tickets_transfer(payload=event.payload)

@@ -63,6 +63,15 @@ class Ticket(models.Model):
         "Scan", null=True, blank=True, on_delete=models.SET_NULL, related_name="admitted"
     )
     revoked_reason = models.CharField(max_length=32, blank=True)
+    transferred_from = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transferred_to",
+        help_text="The ticket this one replaced when it was transferred (revoked then).",
+    )
+    holder_email = models.EmailField(blank=True, help_text="Who it was transferred to; empty for the buyer.")
     version = models.PositiveIntegerField(default=1)
     issued_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -70,7 +79,13 @@ class Ticket(models.Model):
     class Meta:
         ordering = ("issued_at", "seat_label")
         constraints = (
-            models.UniqueConstraint(fields=("booking_id", "seat_id"), name="checkin_one_ticket_per_seat"),
+            # A transfer issues a seat's ticket again (a new id, so a new secret); the original
+            # stays unique per seat and each ticket is replaced at most once (one-to-one).
+            models.UniqueConstraint(
+                fields=("booking_id", "seat_id"),
+                condition=models.Q(transferred_from__isnull=True),
+                name="checkin_one_ticket_per_seat",
+            ),
         )
         indexes = (
             models.Index(fields=("event", "updated_at"), name="checkin_ticket_changes_idx"),
@@ -148,3 +163,19 @@ class WithdrawnBooking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_id} ({self.reason_code})"
+
+
+class TicketTransfer(models.Model):
+    """Checkin's answer to one accepted transfer, so a second delivery answers nothing new."""
+
+    transfer_id = models.UUIDField(primary_key=True)
+    booking_id = models.UUIDField()
+    outcome = models.CharField(max_length=16)
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "checkin_ticket_transfer"
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id} ({self.outcome})"

@@ -32,6 +32,7 @@ from apps.checkin.models import (
     ScanType,
     Ticket,
     TicketStatus,
+    TicketTransfer,
     WithdrawnBooking,
 )
 from ticketflow import db
@@ -43,6 +44,9 @@ from ticketflow.messaging.schemas import (
     TicketScanned,
     TicketsIssued,
     TicketsRevoked,
+    TicketsTransferred,
+    TicketTransferAccepted,
+    TransferredTicket,
 )
 
 logger = logging.getLogger(__name__)
@@ -169,6 +173,114 @@ def tickets_revoke(*, booking_id: str, reason_code: str) -> int:
             using=_db(),
         )
     return len(tickets)
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+
+def _transfer_refusal(tickets: list[Ticket], *, wanted: int, booking_id: str) -> str:
+    """Why these locked tickets cannot change hands now; empty when they can."""
+    if len(tickets) != wanted:
+        return "a ticket of this transfer is not a ticket of the booking"
+    if WithdrawnBooking.objects.filter(pk=booking_id).exists():
+        return "the booking was cancelled or refunded"
+    for ticket in tickets:
+        if ticket.status == TicketStatus.CHECKED_IN:
+            return f"{ticket.seat_label} is already checked in"
+        if ticket.status == TicketStatus.REVOKED:
+            return f"{ticket.seat_label} is no longer valid ({ticket.revoked_reason or 'revoked'})"
+    return ""
+
+
+def tickets_transfer(*, payload: TicketTransferAccepted) -> list[Ticket]:
+    """Revoke the tickets of an accepted transfer and issue each seat anew to its recipient.
+
+    The new ticket has a new id, so its signed secret differs and the old QR code is refused
+    at every door. Tickets revoked, checked in or already transferred meanwhile (the booking
+    was cancelled after the acceptance, say) are not reissued: the transfer is answered
+    ``refused``. Returns the new tickets. Again: the transfer was already answered; nothing
+    is issued or announced.
+    """
+    with db.atomic(_db()):
+        # A concurrent second delivery waits on this row's key, then finds it taken.
+        _, first = TicketTransfer.objects.get_or_create(
+            transfer_id=payload.transfer_id, defaults={"booking_id": payload.booking_id}
+        )
+        if not first:
+            return []
+        wanted = sorted(set(payload.ticket_ids))
+        olds = list(
+            # Only the tickets' rows: locking their event's row too would queue every scan's
+            # and transfer's transaction of the event behind this one.
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .filter(pk__in=wanted, booking_id=payload.booking_id)
+            .order_by("pk")
+        )
+        refusal = _transfer_refusal(olds, wanted=len(wanted), booking_id=payload.booking_id)
+        event = olds[0].event if olds else CheckinEvent.objects.filter(pk=payload.event_id).first()
+        news: list[Ticket] = []
+        if not refusal:
+            now = timezone.now()
+            Ticket.objects.filter(pk__in=[t.pk for t in olds]).update(
+                status=TicketStatus.REVOKED,
+                revoked_reason="transferred",
+                updated_at=now,
+                version=F("version") + 1,
+            )
+            for old in olds:
+                ticket = Ticket(
+                    event=old.event,
+                    booking_id=old.booking_id,
+                    booking_reference=old.booking_reference,
+                    seat_id=old.seat_id,
+                    seat_label=old.seat_label,
+                    transferred_from=old,
+                    holder_email=payload.recipient.email,
+                    issued_at=now,
+                    updated_at=now,
+                )
+                ticket.secret = signing.secret_new(
+                    ticket_id=str(ticket.id),
+                    event_id=str(old.event_id),
+                    sealed_private_key=old.event.sealed_private_key,
+                )
+                ticket.fingerprint = signing.fingerprint(ticket.secret)
+                news.append(ticket)
+            Ticket.objects.bulk_create(news)
+        TicketTransfer.objects.filter(pk=payload.transfer_id).update(
+            outcome="refused" if refusal else "transferred", reason=refusal[:200]
+        )
+        if event is None:
+            # Checkin never issued tickets for this event: nothing to answer about.
+            logger.warning("transfer %s names an event without tickets", payload.transfer_id)
+            return []
+        emit(
+            TicketsTransferred(
+                transfer_id=payload.transfer_id,
+                booking_id=payload.booking_id,
+                event_id=str(event.pk),
+                event_name=event.name,
+                event_starts_at=event.starts_at,
+                venue_name=event.venue_name,
+                recipient=payload.recipient,
+                outcome="refused" if refusal else "transferred",
+                reason=refusal,
+                tickets=[
+                    TransferredTicket(
+                        ticket_id=str(t.pk),
+                        replaces=str(t.transferred_from_id),
+                        seat_id=t.seat_id,
+                        seat_label=t.seat_label,
+                        secret=t.secret,
+                    )
+                    for t in news
+                ],
+            ),
+            aggregate_id=payload.booking_id,
+            using=_db(),
+        )
+    return news
 
 
 # --- scanning -----------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from ticketflow.messaging.schemas import (
     PaymentRefunded,
     SignUpAttempted,
     TicketsIssued,
+    TicketsTransferred,
+    TicketTransferRequested,
     UserRegistered,
 )
 from ticketflow.messaging.topics import Topic
@@ -131,4 +133,41 @@ def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
             **payload.model_dump(mode="json"),
             **notification_get_booking_facts(booking_id=payload.booking_id),
         },
+    )
+
+
+@handles(Topic.TICKET_TRANSFER_REQUESTED)
+def on_ticket_transfer_requested(event: Envelope[TicketTransferRequested]) -> None:
+    """Owe the recipient the offer: who sends which tickets, and the link that accepts them.
+
+    The recipient may have no account yet (``user_id`` stays empty). A second delivery of
+    the same event records nothing and sends nothing.
+    """
+    payload = event.payload
+    notification_record(
+        kind=NotificationKind.TRANSFER_OFFERED,
+        source_event_id=event.id,
+        recipient=payload.recipient_email,
+        user_id="",
+        booking_id=payload.booking_id,
+        context=payload.model_dump(mode="json"),
+    )
+
+
+@handles(Topic.TICKETS_TRANSFERRED)
+def on_tickets_transferred(event: Envelope[TicketsTransferred]) -> None:
+    """Owe the recipient their new tickets, one QR code each; a refused transfer earns nothing.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    payload = event.payload
+    if payload.outcome != "transferred":
+        return
+    notification_record(
+        kind=NotificationKind.TRANSFER_RECEIVED,
+        source_event_id=event.id,
+        recipient=payload.recipient.email,
+        user_id=payload.recipient.user_id,
+        booking_id=payload.booking_id,
+        context=payload.model_dump(mode="json"),
     )

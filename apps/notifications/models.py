@@ -22,6 +22,8 @@ class NotificationKind(models.TextChoices):
     BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
     BOOKING_EXPIRED = "booking_expired", "Booking expired"
     LATE_PAYMENT_REFUND = "late_payment_refund", "Late payment refunded"
+    TRANSFER_OFFERED = "transfer_offered", "Tickets offered to you"
+    TRANSFER_RECEIVED = "transfer_received", "Transferred tickets"
 
 
 class NotificationStatus(models.TextChoices):

@@ -70,7 +70,7 @@ def build_message(*, notification: Notification) -> EmailMultiAlternatives:
     presentation = _present(notification.kind, notification.context)
     presentation["subject"] = notification.subject
     images: list[MIMEImage] = []
-    if notification.kind == NotificationKind.BOOKING_CONFIRMED:
+    if notification.kind in (NotificationKind.BOOKING_CONFIRMED, NotificationKind.TRANSFER_RECEIVED):
         for number, ticket in enumerate(presentation["tickets"], start=1):
             content_id = f"qr-{notification.id.hex}-{number}@ticketflow"
             image, size = _qr_image(ticket["secret"], content_id=content_id, number=number)
@@ -225,6 +225,30 @@ def _late_payment_refund(context: Mapping[str, Any]) -> Presentation:
     }
 
 
+def _transfer_offered(context: Mapping[str, Any]) -> Presentation:
+    return {
+        **_booking(context),
+        "sender": context["customer"]["name"],
+        "seats": context["seat_labels"],
+        "accept_url": context["accept_url"],
+        "expires_at": format_event_time(context["expires_at"]),
+        "signup_url": _site("/signup"),
+    }
+
+
+def _transfer_received(context: Mapping[str, Any]) -> Presentation:
+    return {
+        "name": context["recipient"]["name"],
+        "event_name": context["event_name"],
+        "starts_at": format_event_time(context["event_starts_at"]),
+        "venue_name": context["venue_name"],
+        "tickets": [
+            {"seat": ticket["seat_label"], "secret": ticket["secret"]} for ticket in context["tickets"]
+        ],
+        "site_url": _site(),
+    }
+
+
 _PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
     NotificationKind.WELCOME: _welcome,
     NotificationKind.SIGN_UP_ATTEMPTED: _sign_up_attempted,
@@ -233,6 +257,8 @@ _PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
     NotificationKind.BOOKING_CANCELLED: _booking_cancelled,
     NotificationKind.BOOKING_EXPIRED: _booking_expired,
     NotificationKind.LATE_PAYMENT_REFUND: _late_payment_refund,
+    NotificationKind.TRANSFER_OFFERED: _transfer_offered,
+    NotificationKind.TRANSFER_RECEIVED: _transfer_received,
 }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.storefront.views import auth, bookings, checkout, events, waiting_room
+from apps.storefront.views import auth, bookings, checkout, events, transfers, waiting_room
 
 app_name = "storefront"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("bookings/<str:booking_id>/tickets.pdf", bookings.booking_tickets_pdf, name="booking-tickets-pdf"),
     path("bookings/<str:booking_id>/status", bookings.booking_status_partial, name="booking-status"),
     path("bookings/<str:booking_id>/cancel", bookings.booking_cancel_page, name="booking-cancel"),
+    path("bookings/<str:booking_id>/transfer", transfers.booking_transfer_page, name="booking-transfer"),
+    path("transfers", transfers.transfers_received_page, name="transfers-received"),
+    path("transfers/<str:token>", transfers.transfer_accept_page, name="transfer-accept"),
 ]

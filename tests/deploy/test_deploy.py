@@ -52,6 +52,7 @@ CONTEXT_TOPICS = {
         "ticketflow.tickets.issued",
         "ticketflow.tickets.revoked",
         "ticketflow.ticket.scanned",
+        "ticketflow.tickets.transferred",
     },
     "payments": {
         "ticketflow.payment.requested",
@@ -68,11 +69,14 @@ CONTEXT_TOPICS = {
         "ticketflow.booking.cancelled",
         "ticketflow.booking.expired",
         "ticketflow.payment.refunded",
+        "ticketflow.ticket.transfer-requested",
+        "ticketflow.tickets.transferred",
     },
     "checkin": {
         "ticketflow.booking.confirmed",
         "ticketflow.booking.cancelled",
         "ticketflow.payment.refunded",
+        "ticketflow.ticket.transfer-accepted",
     },
 }
 

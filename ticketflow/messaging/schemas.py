@@ -203,6 +203,8 @@ class EventSnapshot(Payload):
     admit_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 100
     max_active_shoppers: Annotated[int, Field(ge=1, le=1_000_000)] = 500
     shopping_window_minutes: Annotated[int, Field(ge=1, le=120)] = 10
+    # Ticket transfers (issue 14); older snapshots lack it and mean the default.
+    transfers_allowed: bool = True
 
     @model_validator(mode="after")
     def _priced(self) -> EventSnapshot:
@@ -512,3 +514,72 @@ class TicketScanned(Payload):
     forced: bool
     scanned_at: AwareDatetime
     reason: str = ""
+
+
+# --- ticket transfers (issue 14) --------------------------------------------------------------
+
+TicketIds = Annotated[list[Id], Field(min_length=1, max_length=100)]
+
+
+@register
+class TicketTransferRequested(BookingFacts):
+    """The owner (``customer``) offers some tickets to ``recipient_email``: email them the link."""
+
+    topic = Topic.TICKET_TRANSFER_REQUESTED
+
+    transfer_id: Id
+    recipient_email: Email
+    ticket_ids: TicketIds
+    seat_labels: list[str]
+    accept_url: str
+    expires_at: AwareDatetime
+
+
+@register
+class TicketTransferAccepted(Payload):
+    """The recipient accepted: checkin revokes the old secrets and issues new ones to them."""
+
+    topic = Topic.TICKET_TRANSFER_ACCEPTED
+
+    transfer_id: Id
+    booking_id: Id
+    event_id: Id
+    ticket_ids: TicketIds
+    recipient: Customer
+
+
+class TransferredTicket(BaseModel):
+    """A ticket issued to a transfer's recipient, replacing (and revoking) ``replaces``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ticket_id: Id
+    replaces: Id
+    seat_id: Id
+    seat_label: str
+    secret: TicketSecret
+
+
+TransferOutcome = Literal["transferred", "refused"]
+
+
+@register
+class TicketsTransferred(Payload):
+    """Checkin's answer to an accepted transfer: the recipient's new tickets, or why none.
+
+    ``refused`` (with ``reason``) when a ticket was revoked, checked in or already
+    transferred by the time the acceptance arrived: nothing was issued then.
+    """
+
+    topic = Topic.TICKETS_TRANSFERRED
+
+    transfer_id: Id
+    booking_id: Id
+    event_id: Id
+    event_name: str
+    event_starts_at: AwareDatetime
+    venue_name: str
+    recipient: Customer
+    outcome: TransferOutcome
+    reason: str = ""
+    tickets: Annotated[list[TransferredTicket], Field(max_length=100)] = Field(default_factory=list)

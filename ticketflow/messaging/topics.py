@@ -27,6 +27,10 @@ class Topic(StrEnum):
     TICKETS_ISSUED = "ticketflow.tickets.issued"
     TICKETS_REVOKED = "ticketflow.tickets.revoked"
     TICKET_SCANNED = "ticketflow.ticket.scanned"
+    # Ticket transfers (issue 14).
+    TICKET_TRANSFER_REQUESTED = "ticketflow.ticket.transfer-requested"
+    TICKET_TRANSFER_ACCEPTED = "ticketflow.ticket.transfer-accepted"
+    TICKETS_TRANSFERRED = "ticketflow.tickets.transferred"
 
 
 DEAD_LETTER_SUFFIX = ".DLT"

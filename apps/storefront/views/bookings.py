@@ -50,7 +50,12 @@ _STEP_LABELS = {
     "tickets.revoked": "Tickets cancelled",
     "ticket.scanned": "Ticket scanned at the door",
 }
-_TICKET_STATUS = {"valid": "Valid", "checked_in": "Checked in", "revoked": "Cancelled"}
+_TICKET_STATUS = {
+    "valid": "Valid",
+    "checked_in": "Checked in",
+    "revoked": "Cancelled",
+    "transferred": "Transferred",
+}
 
 
 def _step_label(step: str, status: str) -> str:
@@ -157,6 +162,8 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "wait_seconds": PAYMENT_STEP_WAIT_SECONDS if paying_at_stripe else STATUS_WAIT_SECONDS,
         "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
         "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
+        "can_transfer": booking.status == BookingStatus.CONFIRMED
+        and booking.event_starts_at > timezone.now(),
         "steps": [
             {
                 "label": _step_label(step.step, step.status),
@@ -212,7 +219,7 @@ def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpRespons
 def booking_tickets_pdf(request: HttpRequest, booking_id: str) -> HttpResponse:
     """``/bookings/<id>/tickets.pdf``: one page per ticket with its QR code, to print or keep."""
     booking = _booking_or_404(request, booking_id)
-    tickets = [t for t in _tickets(booking) if t["status"] != "revoked"]
+    tickets = [t for t in _tickets(booking) if t["status"] not in ("revoked", "transferred")]
     if booking.status != BookingStatus.CONFIRMED or not tickets:
         raise Http404("This booking has no tickets to download.")
     event = event_get(event_id=str(booking.event_id), include_drafts=True)
