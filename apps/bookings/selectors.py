@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime
 
-from apps.bookings.models import Booking, BookingStep
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from apps.bookings.models import BookableEvent, Booking, BookingStep
+from ticketflow.messaging.refund_policy import RefundStep, parse_policy, refund_percent
 from ticketflow.values import is_uuid
 
 
@@ -30,4 +34,17 @@ def booking_list_for_user(*, user_id: str) -> QuerySet[Booking]:
         Booking.objects.filter(user_id=user_id)
         .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets")
         .order_by("-created_at")
+    )
+
+
+def refund_policy_for(*, booking: Booking) -> list[RefundStep]:
+    """The refund policy of the booking's event as last announced (empty: in full until the start)."""
+    policy = BookableEvent.objects.filter(pk=booking.event_id).values_list("refund_policy", flat=True).first()
+    return parse_policy(policy)
+
+
+def booking_refund_percent(*, booking: Booking, at: datetime | None = None) -> int:
+    """The percent of its price that cancelling ``booking`` at ``at`` (default now) refunds."""
+    return refund_percent(
+        policy=refund_policy_for(booking=booking), starts_at=booking.event_starts_at, at=at or timezone.now()
     )

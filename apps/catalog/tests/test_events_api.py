@@ -25,6 +25,7 @@ EVENT_FIELDS = {
     "sale_starts_at", "sale_ends_at", "max_seats_per_booking", "max_active_seats_per_buyer", "hold_minutes",
     "published_at", "created_at", "updated_at", "queue_enabled", "queue_opens_at", "queue_paused",
     "admit_per_minute", "max_active_shoppers", "shopping_window_minutes",
+    "refund_policy",
 }  # fmt: skip
 
 
