@@ -42,6 +42,12 @@ class BookableEvent(models.Model):
     )
     transfers_allowed = models.BooleanField(default=True, help_text="Owners may transfer their tickets.")
 
+    refund_policy = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The event's refund steps as announced (ticketflow/messaging/refund_policy.py).",
+    )
+
     class Meta:
         db_table = "bookings_bookable_event"
 
@@ -99,6 +105,9 @@ class Booking(models.Model):
     paid = models.BooleanField(default=False, help_text="A payment for this booking succeeded.")
     refund_state = models.CharField(
         max_length=16, blank=True, choices=[("REQUESTED", "Requested"), ("REFUNDED", "Refunded")]
+    )
+    refund_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="What the cancellation refunds under the event's refund policy."
     )
     # NULL, not "": bookings without a key stay out of the unique constraint.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime
 
-from apps.bookings.models import Booking, BookingStep, TicketTransfer
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from apps.bookings.models import BookableEvent, Booking, BookingStep, TicketTransfer
+from ticketflow.messaging.refund_policy import RefundStep, parse_policy, refund_percent
 from ticketflow.values import is_uuid
 
 
@@ -44,4 +48,17 @@ def transfer_list_received(*, user_id: str) -> QuerySet[TicketTransfer]:
         TicketTransfer.objects.filter(recipient_user_id=user_id)
         .select_related("booking")
         .order_by("-created_at")
+    )
+
+
+def refund_policy_for(*, booking: Booking) -> list[RefundStep]:
+    """The refund policy of the booking's event as last announced (empty: in full until the start)."""
+    policy = BookableEvent.objects.filter(pk=booking.event_id).values_list("refund_policy", flat=True).first()
+    return parse_policy(policy)
+
+
+def booking_refund_percent(*, booking: Booking, at: datetime | None = None) -> int:
+    """The percent of its price that cancelling ``booking`` at ``at`` (default now) refunds."""
+    return refund_percent(
+        policy=refund_policy_for(booking=booking), starts_at=booking.event_starts_at, at=at or timezone.now()
     )

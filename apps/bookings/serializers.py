@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.bookings.models import Booking, BookingStep, BookingTicket, TicketTransfer
+from apps.bookings.selectors import booking_refund_percent, refund_policy_for
 from ticketflow.values import decimal_amount
 
 
@@ -49,6 +50,11 @@ class TicketOutput(serializers.ModelSerializer):
         fields = ("id", "seat_id", "secret", "status")
 
 
+class RefundStepOutput(serializers.Serializer):
+    hours_before = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+
 class BookingOutput(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     event_id = serializers.CharField(read_only=True)
@@ -56,6 +62,8 @@ class BookingOutput(serializers.ModelSerializer):
     seats = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     tickets = serializers.SerializerMethodField()
+    refund_policy = serializers.SerializerMethodField()
+    refund_percent_now = serializers.SerializerMethodField()
 
     class Meta:
         model = Booking
@@ -64,6 +72,7 @@ class BookingOutput(serializers.ModelSerializer):
             "seat_ids", "seats", "total_cents", "total", "currency", "payment_method", "paid",
             "refund_state", "failure_code", "failure_reason", "hold_expires_at", "version",
             "created_at", "updated_at", "finished_at", "timeline", "tickets",
+            "refund_cents", "refund_policy", "refund_percent_now",
         )  # fmt: skip
 
     def get_total(self, booking: Booking) -> str | None:
@@ -84,6 +93,15 @@ class BookingOutput(serializers.ModelSerializer):
         issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
         tickets = sorted(issued, key=lambda ticket: order.get(ticket.seat_id, len(order)))
         return TicketOutput(tickets, many=True).data
+
+    @extend_schema_field(RefundStepOutput(many=True))
+    def get_refund_policy(self, booking: Booking) -> list[dict[str, int]]:
+        """The event's refund steps, earliest deadline first (empty: in full until the start)."""
+        return [step.model_dump() for step in refund_policy_for(booking=booking)]
+
+    def get_refund_percent_now(self, booking: Booking) -> int:
+        """What cancelling now would refund, in percent of the price."""
+        return booking_refund_percent(booking=booking)
 
 
 class TransferInput(serializers.Serializer):

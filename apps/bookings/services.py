@@ -39,9 +39,11 @@ from apps.bookings.models import (
     BuyerAdmission,
     TicketTransfer,
 )
+from apps.bookings.selectors import booking_refund_percent
 from ticketflow import admission_tokens, db, seat_claims
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
+from ticketflow.messaging.refund_policy import refund_cents
 from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingConfirmed,
@@ -103,6 +105,7 @@ def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         "revision": snapshot.revision,
         "queue_enabled": snapshot.queue_enabled,
         "transfers_allowed": snapshot.transfers_allowed,
+        "refund_policy": [step.model_dump() for step in snapshot.refund_policy],
     }
     with db.atomic(_db()):
         current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
@@ -488,8 +491,15 @@ def _confirm(booking: Booking) -> None:
     )
 
 
-def _request_refund(booking: Booking, reason_code: str, reason: str) -> None:
-    _emit(PaymentRefundRequested(booking_id=str(booking.id), reason_code=reason_code, reason=reason), booking)
+def _request_refund(
+    booking: Booking, reason_code: str, reason: str, *, amount_cents: int | None = None
+) -> None:
+    _emit(
+        PaymentRefundRequested(
+            booking_id=str(booking.id), reason_code=reason_code, reason=reason, amount_cents=amount_cents
+        ),
+        booking,
+    )
 
 
 def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
@@ -811,15 +821,29 @@ def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> 
                 "The event has already started; bookings can no longer be cancelled.", code="too_late"
             )
         was_confirmed = booking.status == BookingStatus.CONFIRMED
-        refund_due = booking.paid
+        amount = None
+        detail = (
+            "cancelled by staff"
+            if is_staff and str(booking.user_id) != str(user_id)
+            else "cancelled by the buyer"
+        )
+        if booking.paid:
+            percent = booking_refund_percent(booking=booking)
+            amount = refund_cents(amount_cents=booking.total_cents or 0, percent=percent)
+            refund_words = (
+                f"refunding {percent}%, {decimal_amount(amount)} {booking.currency}"
+                if amount
+                else "no refund under the event's refund policy"
+            )
+            detail = f"{detail}; {refund_words}"
+        refund_due = bool(amount)
         _move(
             booking,
             BookingStatus.CANCELLED,
             step="booking.cancelled",
-            detail="cancelled by staff"
-            if is_staff and str(booking.user_id) != str(user_id)
-            else "cancelled by the buyer",
+            detail=detail,
             refund_state="REQUESTED" if refund_due else "",
+            refund_cents=amount,
         )
         _emit(
             BookingCancelled(
@@ -828,11 +852,12 @@ def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> 
                 was_confirmed=was_confirmed,
                 refund_due=refund_due,
                 reason="cancelled at the buyer's request",
+                refund_cents=amount,
             ),
             booking,
         )
         if refund_due:
-            _request_refund(booking, "booking_cancelled", "The booking was cancelled.")
+            _request_refund(booking, "booking_cancelled", "The booking was cancelled.", amount_cents=amount)
     return booking
 
 

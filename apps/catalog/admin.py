@@ -129,6 +129,11 @@ class EventForm(forms.ModelForm):
         help_text='Price in cents for each seat category of the venue, e.g. {"standard": 4500, "premium": 7900}.',
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "style": "font-family: monospace"}),
     )
+    refund_policy = forms.JSONField(
+        required=False,
+        help_text=Event._meta.get_field("refund_policy").help_text,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "style": "font-family: monospace"}),
+    )
 
     class Meta:
         model = Event
@@ -139,6 +144,7 @@ class EventForm(forms.ModelForm):
             "queue_enabled", "queue_opens_at", "queue_paused", "admit_per_minute", "max_active_shoppers",
             "shopping_window_minutes",
             "transfers_allowed",
+            "refund_policy",
         )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -169,6 +175,7 @@ class EventForm(forms.ModelForm):
             queue_opens_at=data.get("queue_opens_at"),
             queue_paused=bool(data.get("queue_paused")),
             transfers_allowed=bool(data.get("transfers_allowed")),
+            refund_policy=data.get("refund_policy") or [],
             **{
                 name: data[name] if data.get(name) is not None else Event._meta.get_field(name).default
                 for name in QUEUE_NUMBERS

@@ -88,9 +88,19 @@ class Event(models.Model):
     shopping_window_minutes = models.PositiveSmallIntegerField(
         default=10, help_text="How long an admitted buyer may shop before the place goes to the next."
     )
-    # Ticket transfers (issue 14): whether buyers may hand their tickets to someone else.
+    # Ticket transfers: whether buyers may hand their tickets to someone else.
     transfers_allowed = models.BooleanField(
         default=True, help_text="Buyers may transfer their tickets to another person."
+    )
+    # Refunds on cancellation (ticketflow/messaging/refund_policy.py); empty: in full until the start.
+    refund_policy = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            'Refund steps, earliest deadline first: [{"hours_before": 168, "percent": 100}, '
+            '{"hours_before": 48, "percent": 50}] refunds everything until 7 days before the start, '
+            "half until 48 hours before, then nothing. Empty: a full refund until the event starts."
+        ),
     )
     layout = models.JSONField(null=True, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -99,6 +99,7 @@ class EventOutput(serializers.ModelSerializer):
             "max_active_seats_per_buyer", "hold_minutes", "published_at", "created_at", "updated_at",
             *QUEUE_FIELDS,
             "transfers_allowed",
+            "refund_policy",
         )  # fmt: skip
 
     @extend_schema_field(PriceOutput(many=True))
@@ -117,6 +118,13 @@ class EventOutput(serializers.ModelSerializer):
             and (event.sale_ends_at is None or now < event.sale_ends_at)
             and now < event.ends_at
         )
+
+
+class RefundStepInput(serializers.Serializer):
+    """One step of a refund policy; the order of the steps is checked by the service."""
+
+    hours_before = serializers.IntegerField(min_value=0, max_value=24 * 366)
+    percent = serializers.IntegerField(min_value=0, max_value=100)
 
 
 class EventInput(serializers.Serializer):
@@ -144,6 +152,7 @@ class EventInput(serializers.Serializer):
     max_active_shoppers = serializers.IntegerField(min_value=1, max_value=1_000_000, default=500)
     shopping_window_minutes = serializers.IntegerField(min_value=1, max_value=120, default=10)
     transfers_allowed = serializers.BooleanField(default=True)
+    refund_policy = serializers.ListField(child=RefundStepInput(), max_length=10, default=list)
 
     def details(self) -> EventDetails:
         data = dict(self.validated_data)

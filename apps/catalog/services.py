@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
@@ -19,12 +19,14 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from pydantic import ValidationError
 
 from apps.catalog.layout import LayoutError, validate_layout
 from apps.catalog.models import Event, EventStatus, Venue
 from ticketflow import db
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
+from ticketflow.messaging.refund_policy import parse_policy
 from ticketflow.messaging.schemas import EventCreated, EventUpdated, SeatLayout
 
 # The most an organiser may let one buyer hold of an event (``max_active_seats_per_buyer``).
@@ -123,6 +125,7 @@ class EventDetails:
     max_active_shoppers: int = 500
     shopping_window_minutes: int = 10
     transfers_allowed: bool = True
+    refund_policy: list[dict[str, int]] = field(default_factory=list)
 
 
 QUEUE_LIMITS = {
@@ -171,6 +174,10 @@ def _check_details(details: EventDetails, venue: Venue, *, new: bool) -> None:
         details.queue_opens_at and details.sale_starts_at and details.queue_opens_at > details.sale_starts_at
     ):
         errors["queue_opens_at"] = ["The pre-queue must open before the sale starts."]
+    try:
+        parse_policy(details.refund_policy)
+    except ValueError as error:  # pydantic's ValidationError is one
+        errors["refund_policy"] = [_policy_problem(error)]
     bad_prices = [
         k for k, v in details.prices.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0
     ]
@@ -186,6 +193,15 @@ def _check_details(details: EventDetails, venue: Venue, *, new: bool) -> None:
         raise _invalid(errors)
 
 
+def _policy_problem(error: ValueError) -> str:
+    """One sentence for a refused refund policy, naming the step at fault when pydantic does."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"Refund policy{f' step {where}' if where else ''}: {first['msg']}."
+    return f"Refund policy: {error}."
+
+
 def _venue(venue_id: str) -> Venue:
     venue = Venue.objects.filter(pk=venue_id).first()
     if venue is None:
@@ -199,6 +215,7 @@ def event_create(*, details: EventDetails, publish: bool = False) -> Event:
     _check_details(details, venue, new=True)
     fields = asdict(details)
     fields.pop("venue_id")
+    fields["refund_policy"] = [step.model_dump() for step in parse_policy(details.refund_policy)]
     with db.atomic(_db()):
         event = Event.objects.create(venue=venue, **fields)
     return event_publish(event_id=str(event.pk)) if publish else event
@@ -221,6 +238,7 @@ def event_update(*, event_id: str, details: EventDetails, status: str | None = N
         _check_transition(event, status)
     fields = asdict(details)
     fields.pop("venue_id")
+    fields["refund_policy"] = [step.model_dump() for step in parse_policy(details.refund_policy)]
     with db.atomic(_db()):
         _save(event, venue_id=venue.pk, **fields)
         event = _event(event_id)
@@ -326,6 +344,7 @@ def _details_of(event: Event) -> EventDetails:
         hold_minutes=event.hold_minutes,
         **_queue_settings(event),
         transfers_allowed=event.transfers_allowed,
+        refund_policy=event.refund_policy or [],
     )
 
 
@@ -365,5 +384,6 @@ def _announce(event: Event, *, first: bool) -> None:
         revision=revision,
         **_queue_settings(event),
         transfers_allowed=event.transfers_allowed,
+        refund_policy=parse_policy(event.refund_policy),
     )
     emit(snapshot, aggregate_id=str(event.pk), using=_db())

@@ -81,6 +81,11 @@ def on_payment_refund_requested(event: Envelope[PaymentRefundRequested]) -> None
     """
     payload = event.payload
     try:
-        payment_refund(booking_id=payload.booking_id, reason_code=payload.reason_code, reason=payload.reason)
+        payment_refund(
+            booking_id=payload.booking_id,
+            reason_code=payload.reason_code,
+            reason=payload.reason,
+            amount_cents=payload.amount_cents,
+        )
     except ProviderRejected as error:
         raise PermanentFailure(str(error)) from error

@@ -495,24 +495,33 @@ def _reconcile_one(payment: Payment, *, abandon_before: datetime, resubmit_befor
     return "still_pending"
 
 
-def payment_refund(*, booking_id: str, reason_code: RefundReason, reason: str) -> list[Payment]:
+def payment_refund(
+    *, booking_id: str, reason_code: RefundReason, reason: str, amount_cents: int | None = None
+) -> list[Payment]:
     """Refund the booking's succeeded payment once and announce ``payment.refunded``.
 
     A booking normally has at most one succeeded payment; should several attempts have
     succeeded, each is refunded, since the request names only the booking. Each refund goes
     through the provider that took the charge, with an idempotency key per payment, so a
-    rolled-back transaction retried refunds once. Returns the payments refunded now: none
-    when nothing succeeded or everything is refunded already (logged).
+    rolled-back transaction retried refunds once. ``amount_cents`` (the refund policy's share)
+    caps what is refunded in all; None refunds everything. Returns the payments refunded now:
+    none when nothing succeeded or everything is refunded already (logged).
     """
     alias = _alias()
     payments = Payment.objects.using(alias)
     refunded: list[Payment] = []
     with db.atomic(alias):
+        left = amount_cents
         for payment in list(payments.filter(booking_id=booking_id, status=PaymentStatus.SUCCEEDED)):
+            amount = payment.amount_cents if left is None else min(left, payment.amount_cents)
+            if left is not None:
+                left -= amount
+            if not amount:
+                continue
             refund = get_provider(payment.provider).refund(
                 idempotency_key=f"{payment.idempotency_key}-refund",
                 reference=payment.provider_reference,
-                amount_cents=payment.amount_cents,
+                amount_cents=amount,
                 metadata={"booking_id": booking_id, "reason_code": reason_code, "reason": reason[:500]},
             )
             now = timezone.now()
@@ -535,7 +544,7 @@ def payment_refund(*, booking_id: str, reason_code: RefundReason, reason: str) -
                     booking_id=booking_id,
                     payment_id=str(payment.id),
                     refund_id=refund.refund_id,
-                    amount_cents=payment.amount_cents,
+                    amount_cents=amount,
                     currency=payment.currency,
                     reason_code=reason_code,
                     customer=_customer_of(payment),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+
+from ticketflow.messaging.refund_policy import parse_policy
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -152,3 +154,25 @@ def failure_outcome(*, status: str, code: str, reason: str) -> Outcome:
         advice = "Nothing was charged and your seats were released. Please try again."
         retry = True
     return Outcome(title=title, detail=reason, advice=advice, retry=retry)
+
+
+def refund_terms(*, policy: object, starts_at: datetime, zone: tzinfo) -> list[str]:
+    """An event's refund policy in the buyer's words, one line per step, in local time.
+
+    ``policy`` is the stored list of ``{hours_before, percent}`` steps (empty: a full refund
+    until the start), read by the contract's parser so the page says what bookings refunds.
+    """
+    steps = parse_policy(policy)
+    if not steps:
+        return ["Full refund if you cancel before the event starts."]
+    lines = []
+    for step in steps:
+        deadline = local(starts_at - timedelta(hours=step.hours_before), zone)
+        share = "Full refund" if step.percent == 100 else f"{step.percent}% refund"
+        if step.percent == 0:
+            share = "No refund"
+        lines.append(f"{share} if you cancel by {deadline:%-d %b %Y, %H:%M}.")
+    if steps[-1].percent:
+        last = local(starts_at - timedelta(hours=steps[-1].hours_before), zone)
+        lines.append(f"No refund if you cancel after {last:%-d %b %Y, %H:%M}.")
+    return lines

@@ -17,6 +17,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ticketflow.messaging.refund_policy import RefundPolicy, check_policy
 from ticketflow.messaging.topics import Topic
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -205,12 +206,16 @@ class EventSnapshot(Payload):
     shopping_window_minutes: Annotated[int, Field(ge=1, le=120)] = 10
     # Ticket transfers (issue 14); older snapshots lack it and mean the default.
     transfers_allowed: bool = True
+    # The refund policy (ticketflow/messaging/refund_policy.py); the default, no steps, is a
+    # full refund until the start, which is what older snapshots meant.
+    refund_policy: RefundPolicy = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _priced(self) -> EventSnapshot:
         unpriced = self.layout.categories - set(self.prices)
         if unpriced:
             raise ValueError(f"no price for categories {sorted(unpriced)}")
+        check_policy(self.refund_policy)
         return self
 
     def on_sale_at(self, moment: datetime) -> bool:
@@ -375,6 +380,8 @@ class PaymentRefundRequested(Payload):
     booking_id: Id
     reason_code: RefundReason
     reason: str
+    # How much to refund (the refund policy's share); None, as before it existed, is everything.
+    amount_cents: Cents | None = None
 
 
 @register
@@ -440,6 +447,8 @@ class BookingCancelled(BookingFacts):
     was_confirmed: bool
     refund_due: bool
     reason: str
+    # What the refund policy gives back (None from producers that predate policies: everything).
+    refund_cents: Cents | None = None
 
 
 @register

@@ -342,3 +342,21 @@ def test_the_sale_state_actions_move_a_published_event(
     assert [str(m) for m in response.context["messages"]][-1] == message
     event.refresh_from_db()
     assert (event.status, event.revision) == (status, 2)
+
+
+def test_the_admin_saves_a_refund_policy_and_shows_a_bad_one_as_a_form_error(box_office: Client) -> None:
+    venue = VenueFactory()
+    policy = [{"hours_before": 168, "percent": 100}, {"hours_before": 48, "percent": 50}]
+
+    refused = box_office.post(
+        "/admin/catalog/event/add/", event_form(venue, refund_policy=json.dumps(policy[::-1]))
+    )
+    saved = box_office.post("/admin/catalog/event/add/", event_form(venue, refund_policy=json.dumps(policy)))
+
+    assert form_errors(refused) == {
+        "refund_policy": [
+            "Refund policy: list the steps from the most hours before the start to the fewest, each once."
+        ]
+    }
+    assert saved.status_code == 302
+    assert Event.objects.get().refund_policy == policy

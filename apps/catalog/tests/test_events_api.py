@@ -26,6 +26,7 @@ EVENT_FIELDS = {
     "published_at", "created_at", "updated_at", "queue_enabled", "queue_opens_at", "queue_paused",
     "admit_per_minute", "max_active_shoppers", "shopping_window_minutes",
     "transfers_allowed",
+    "refund_policy",
 }  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.payments.models import Payment, PaymentStatus
 from apps.payments.providers import ChargeStatus
 from apps.payments.providers.stripe_provider import StripeProvider
-from apps.payments.services import payments_reconcile
+from apps.payments.services import payment_refund, payments_reconcile
 from apps.payments.tests.conftest import PaymentFactory, emitted, end_booking, request_payment
 from relay.engine import Relay
 from ticketflow.messaging.topics import Topic
@@ -139,3 +139,32 @@ def test_reconciliation_reads_a_stale_intent_from_stripe_mock(settings, stripe_m
 
     assert report.actions == {"settled": 1}
     assert Payment.objects.using("documents").get(pk=payment.pk).status == PaymentStatus.FAILED
+
+
+@pytest.mark.django_db(databases=["default", "documents"])
+def test_a_policy_share_of_the_payment_is_refunded_at_stripe_mock(
+    settings, stripe_mock_base: str, monkeypatch
+) -> None:
+    # Given a paid booking whose refund policy gives back half of 42.00
+    _stripe_settings(settings)
+    payment = PaymentFactory(status=PaymentStatus.SUCCEEDED, amount_cents=4200, currency="EUR")
+    asked: list[int] = []
+    real_refund = StripeProvider.refund
+
+    def refund(self, **kwargs):
+        asked.append(kwargs["amount_cents"])
+        return real_refund(self, **kwargs)
+
+    monkeypatch.setattr(StripeProvider, "refund", refund)
+
+    # When the refund is requested for 21.00
+    [refunded] = payment_refund(
+        booking_id=payment.booking_id, reason_code="booking_cancelled", reason="cancelled", amount_cents=2100
+    )
+
+    # Then Stripe (stripe-mock validates the request) is asked for 21.00 and the event says so
+    assert asked == [2100]
+    assert Payment.objects.using("documents").get(pk=refunded.pk).status == PaymentStatus.REFUNDED
+    [announced] = emitted(Topic.PAYMENT_REFUNDED, booking_id=payment.booking_id)
+    assert (announced["amount_cents"], announced["currency"]) == (2100, "EUR")
+    assert announced["refund_id"].startswith("re_")

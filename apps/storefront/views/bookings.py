@@ -17,16 +17,17 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from apps.bookings import status_feed
 from apps.bookings.models import BookingStatus
-from apps.bookings.selectors import booking_get, booking_list_for_user
+from apps.bookings.selectors import booking_get, booking_list_for_user, booking_refund_percent
 from apps.bookings.services import booking_cancel
 from apps.catalog.selectors import event_get
 from apps.inventory.selectors import seat_map
 from apps.payments.selectors import payment_action_for_booking
-from apps.storefront.display import failure_outcome, local, money, venue_zone
+from apps.storefront.display import failure_outcome, local, money, refund_terms, venue_zone
 from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from apps.storefront.views.checkout import stripe_publishable_key
 from ticketflow import longpoll
 from ticketflow.errors import Conflict, NotFound
+from ticketflow.messaging.refund_policy import refund_cents
 
 if TYPE_CHECKING:
     from apps.bookings.models import Booking
@@ -164,6 +165,10 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
         "can_transfer": booking.status == BookingStatus.CONFIRMED
         and booking.event_starts_at > timezone.now(),
+        "refund_terms": refund_terms(
+            policy=event.refund_policy if event else [], starts_at=booking.event_starts_at, zone=zone
+        ),
+        "refunded": money(booking.refund_cents, booking.currency) if booking.refund_cents is not None else "",
         "steps": [
             {
                 "label": _step_label(step.step, step.status),
@@ -273,6 +278,15 @@ def booking_list_page(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/booking_list.html", {"page": page, "rows": rows})
 
 
+def _refund_words(booking: Booking) -> str:
+    """What the cancellation refunds, per the event's refund policy."""
+    if not booking.refund_cents:
+        return " Under the event's refund policy, no refund is due."
+    if booking.refund_cents == booking.total_cents:
+        return " Your payment will be refunded in full."
+    return f" {money(booking.refund_cents, booking.currency)} of your payment will be refunded."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
@@ -281,13 +295,13 @@ def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
     detail = redirect("storefront:booking-detail", booking_id=booking.pk)
     if request.method == "POST":
         try:
-            booking_cancel(booking_id=str(booking.pk), user_id=str(request.user.pk))
+            cancelled = booking_cancel(booking_id=str(booking.pk), user_id=str(request.user.pk))
         except NotFound:
             raise Http404("No booking of yours has this id.") from None
         except Conflict as error:
             messages.error(request, error.message)
         else:
-            refund = " Your payment will be refunded in full." if booking.paid else ""
+            refund = _refund_words(cancelled) if cancelled.paid else ""
             messages.success(
                 request, f"Booking {booking.reference} is cancelled and its seats are back on sale.{refund}"
             )
@@ -299,4 +313,9 @@ def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
         )
         return detail
     context = booking_context(request, booking)
+    percent = booking_refund_percent(booking=booking)
+    context["refund_percent"] = percent
+    context["refund_now"] = money(
+        refund_cents(amount_cents=booking.total_cents or 0, percent=percent), booking.currency
+    )
     return render(request, "storefront/booking_cancel.html", context)

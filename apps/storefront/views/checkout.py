@@ -15,7 +15,7 @@ from apps.bookings.services import Buyer, booking_create
 from apps.catalog.selectors import event_get
 from apps.inventory.selectors import seat_map
 from apps.storefront import seating
-from apps.storefront.display import availability_badge, local, money, venue_zone
+from apps.storefront.display import availability_badge, local, money, refund_terms, venue_zone
 from apps.storefront.forms import TEST_CARDS, CheckoutForm, new_checkout_token
 from apps.storefront.views.waiting_room import queue_token, waiting_room_gate
 from ticketflow.errors import ApplicationError
@@ -197,6 +197,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
         "stripe_key": stripe_key,
         "hold_minutes": event.hold_minutes,
         "limit_reached": status == 409,
+        "refund_terms": refund_terms(policy=event.refund_policy, starts_at=event.starts_at, zone=zone),
     }
     response = render(request, "storefront/checkout.html", context, status=status)
     for name, value in headers.items():
