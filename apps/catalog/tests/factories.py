@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
@@ -72,3 +74,18 @@ class EventFactory(factory.django.DjangoModelFactory):
     prices = factory.LazyFunction(lambda: dict(SMALL_PRICES))
     published_at = None
     layout = factory.LazyAttribute(lambda event: event.venue.layout if event.published_at else None)
+
+
+def published(**fields: Any) -> Any:
+    """An event published now, on sale unless ``status`` says otherwise."""
+    fields.setdefault("status", "on_sale")
+    return EventFactory(published_at=timezone.now(), **fields)
+
+
+def announced_updates() -> list[dict[str, Any]]:
+    """The payloads of the ``event.updated`` messages in the outbox, oldest first."""
+    from ticketflow.messaging.models import OutboxMessage
+    from ticketflow.messaging.topics import Topic
+
+    rows = OutboxMessage.objects.using("documents").filter(topic=Topic.EVENT_UPDATED).order_by("position")
+    return [json.loads(row.body)["payload"] for row in rows]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Event, EventStatus
 from apps.catalog.tests.conftest import Api
-from apps.catalog.tests.factories import SMALL_PRICES, EventFactory, UserFactory, VenueFactory
+from apps.catalog.tests.factories import SMALL_PRICES, EventFactory, UserFactory, VenueFactory, published
 from relay.engine import Relay
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.topics import Topic
@@ -56,11 +56,6 @@ def fields_of(response) -> dict[str, list[str]]:
         INVALID,
     )
     return body["error"]["details"]["fields"]
-
-
-def published(**fields: Any) -> Event:
-    fields.setdefault("status", EventStatus.ON_SALE)
-    return EventFactory(published_at=timezone.now(), **fields)
 
 
 def catalog_events(topic: str) -> list[dict[str, Any]]:

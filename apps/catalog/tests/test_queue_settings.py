@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.catalog.models import Event, EventStatus
+from apps.catalog.models import Event
 from apps.catalog.tests.conftest import Api
-from apps.catalog.tests.factories import EventFactory, UserFactory
-from ticketflow.messaging.models import OutboxMessage
-from ticketflow.messaging.topics import Topic
+from apps.catalog.tests.factories import UserFactory, announced_updates, published
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
-
-
-def published(**fields: Any) -> Event:
-    return EventFactory(published_at=timezone.now(), status=EventStatus.ON_SALE, **fields)
-
-
-def updates() -> list[dict[str, Any]]:
-    rows = OutboxMessage.objects.using("documents").filter(topic=Topic.EVENT_UPDATED).order_by("position")
-    return [json.loads(row.body)["payload"] for row in rows]
 
 
 def test_staff_patch_only_the_queue_knobs_and_the_change_is_announced(api: Api, staff_token: str) -> None:
@@ -43,7 +30,7 @@ def test_staff_patch_only_the_queue_knobs_and_the_change_is_announced(api: Api, 
     body = response.json()
     assert (body["queue_enabled"], body["admit_per_minute"], body["max_active_shoppers"]) == (True, 250, 80)
     assert (body["shopping_window_minutes"], body["queue_paused"], body["name"]) == (10, False, event.name)
-    [announced] = updates()
+    [announced] = announced_updates()
     assert (announced["queue_enabled"], announced["admit_per_minute"], announced["queue_opens_at"]) == (
         True,
         250,
@@ -58,7 +45,7 @@ def test_pausing_is_a_patch_too(api: Api, staff_token: str) -> None:
     resumed = api.request("PATCH", f"/api/events/{event.pk}", {"queue_paused": False}, token=staff_token)
 
     assert (paused.json()["queue_paused"], resumed.json()["queue_paused"]) == (True, False)
-    assert [u["queue_paused"] for u in updates()] == [True, False]
+    assert [u["queue_paused"] for u in announced_updates()] == [True, False]
 
 
 @pytest.mark.parametrize(
@@ -119,4 +106,4 @@ def test_the_admin_pauses_and_resumes_the_waiting_room() -> None:
         )
         assert response.status_code == 200
         assert Event.objects.get(pk=event.pk).queue_paused is paused
-    assert [u["queue_paused"] for u in updates()] == [True, False]
+    assert [u["queue_paused"] for u in announced_updates()] == [True, False]

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from apps.catalog.models import Event, EventStatus
+from apps.catalog.models import Event
 from apps.catalog.tests.conftest import Api
-from apps.catalog.tests.factories import EventFactory
-from ticketflow.messaging.models import OutboxMessage
+from apps.catalog.tests.factories import announced_updates, published
 from ticketflow.messaging.schemas import EventUpdated
-from ticketflow.messaging.topics import Topic
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
-
-
-def published(**fields: Any) -> Event:
-    return EventFactory(published_at=timezone.now(), status=EventStatus.ON_SALE, **fields)
-
-
-def updates() -> list[dict[str, Any]]:
-    rows = OutboxMessage.objects.using("documents").filter(topic=Topic.EVENT_UPDATED).order_by("position")
-    return [json.loads(row.body)["payload"] for row in rows]
 
 
 def test_staff_forbid_transfers_with_a_patch_and_the_snapshot_carries_it(api: Api, staff_token: str) -> None:
@@ -38,7 +25,7 @@ def test_staff_forbid_transfers_with_a_patch_and_the_snapshot_carries_it(api: Ap
     assert response.status_code == 200, response.json()
     assert response.json()["transfers_allowed"] is False
     assert Event.objects.get(pk=event.pk).transfers_allowed is False
-    [announced] = updates()
+    [announced] = announced_updates()
     assert announced["transfers_allowed"] is False
 
 
