@@ -858,6 +858,13 @@ def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> 
         )
         if refund_due:
             _request_refund(booking, "booking_cancelled", "The booking was cancelled.", amount_cents=amount)
+        # Offers of its tickets end with it: their links then say so (409 transfer_cancelled).
+        TicketTransfer.objects.filter(booking=booking, status=TicketTransfer.Status.PENDING).update(
+            status=TicketTransfer.Status.CANCELLED,
+            reason="The booking was cancelled.",
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
     return booking
 
 

@@ -233,6 +233,22 @@ def test_refusals_answer_clear_errors_and_nobody_sees_anothers_booking(
     assert error(client_of(cy).post(f"/api/transfers/{token}/accept"), 409) == "transfer_cancelled"
 
 
+def test_cancelling_the_booking_withdraws_its_pending_offers(broker, concert, confirmed, make_buyer) -> None:
+    ada, _, booking_id, tickets = confirmed
+    first = tickets[concert.seat_ids[0]]["id"]
+    assert offer(ada, booking_id, [first], "cy@example.com").status_code == 201
+    broker.settle()
+    token = accept_token("cy@example.com")
+
+    booking_cancel(booking_id=booking_id, user_id=str(ada.id))
+
+    [withdrawn] = client_of(ada).get(f"/api/bookings/{booking_id}/transfers").json()
+    assert (withdrawn["status"], withdrawn["reason"]) == ("CANCELLED", "The booking was cancelled.")
+    cy = make_buyer("Cy")
+    cy.email = "cy@example.com"
+    assert error(client_of(cy).post(f"/api/transfers/{token}/accept"), 409) == "transfer_cancelled"
+
+
 def test_an_event_that_forbids_transfers_refuses_them_and_a_started_one_too(
     broker, concert, confirmed
 ) -> None:
