@@ -426,6 +426,14 @@ def _locked(booking_id: str) -> Booking | None:
     return Booking.objects.select_for_update().filter(pk=booking_id).first()
 
 
+def _locked_own(booking_id: str, user_id: str, *, is_staff: bool = False) -> Booking:
+    """The booking, locked, if it is ``user_id``'s (or ``is_staff``); 404 otherwise, never 403."""
+    booking = _locked(booking_id)
+    if booking is None or (str(booking.user_id) != str(user_id) and not is_staff):
+        raise NotFound("No booking of yours has this id.")
+    return booking
+
+
 def _move(booking: Booking, status: str, *, step: str, detail: str = "", **changes: Any) -> None:
     """Record a transition (or, with the same status, a timeline step) on a locked booking."""
     now = timezone.now()
@@ -808,9 +816,7 @@ def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> 
     Only its buyer (or staff) may, and only before the event starts.
     """
     with db.atomic(_db()):
-        booking = _locked(booking_id)
-        if booking is None or (str(booking.user_id) != str(user_id) and not is_staff):
-            raise NotFound("No booking of yours has this id.")
+        booking = _locked_own(booking_id, user_id, is_staff=is_staff)
         if booking.is_terminal:
             raise Conflict(
                 f"This booking is already {booking.get_status_display().lower()}; there is nothing to cancel.",
@@ -1068,9 +1074,7 @@ def transfer_request(
     """
     email = email.strip()
     with db.atomic(_db()):
-        booking = _locked(booking_id)
-        if booking is None or str(booking.user_id) != str(user_id):
-            raise NotFound("No booking of yours has this id.")
+        booking = _locked_own(booking_id, user_id)
         if email.lower() == booking.customer_email.lower():
             raise InvalidInput(
                 "These tickets are already yours; transfer them to someone else's address.",
@@ -1176,9 +1180,7 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
 def transfer_cancel(*, booking_id: str, transfer_id: str, user_id: str) -> TicketTransfer:
     """Withdraw a pending transfer (the owner only); its link then no longer works."""
     with db.atomic(_db()):
-        booking = _locked(booking_id)
-        if booking is None or str(booking.user_id) != str(user_id):
-            raise NotFound("No booking of yours has this id.")
+        booking = _locked_own(booking_id, user_id)
         transfer = _locked_transfer(booking, transfer_id)
         if transfer is None:
             raise NotFound("This booking has no transfer with this id.")
