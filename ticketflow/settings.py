@@ -300,6 +300,10 @@ TICKETFLOW_SWEEPS: dict[str, dict[str, object]] = {
         "function": "apps.inventory.tasks.release_lapsed_holds",
         "every": 30.0,
     },
+    "inventory.lapse_waitlist_offers": {
+        "function": "apps.inventory.tasks.lapse_waitlist_offers",
+        "every": 15.0,
+    },
     "notifications.requeue_stuck": {
         "function": "apps.notifications.tasks.requeue_stuck_notifications",
         "every": 60.0,

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/users/", include("apps.accounts.urls")),
     path("api/", include("apps.catalog.urls")),
     path("api/inventory/", include("apps.inventory.urls")),
+    path("api/", include("apps.inventory.waitlist_urls")),
     path("api/", include("apps.bookings.urls")),
     path("api/", include("apps.waitingroom.urls")),
     path("api/payments/", include("apps.payments.urls")),

@@ -88,6 +88,7 @@ class BookingCreateApi(BrowsableForm, APIView):
             payment_method=data["payment_method"],
             idempotency_key=_idempotency_key(request),
             queue_token=request.headers.get(admission_tokens.HEADER),
+            waitlist_offer=data.get("waitlist_offer"),
         )
         with log_context(booking_id=str(booking.id)):
             logger.info(

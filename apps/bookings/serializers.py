@@ -18,6 +18,11 @@ class BookingInput(serializers.Serializer):
         child=serializers.CharField(max_length=64), allow_empty=False, max_length=100
     )
     payment_method = serializers.CharField(max_length=255, default="pm_card_visa")
+    waitlist_offer = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text="The token of seats offered to you from the waiting list (GET /api/events/{id}/waitlist).",
+    )
 
     def validate_seat_ids(self, seat_ids: list[str]) -> list[str]:
         if len(set(seat_ids)) != len(seat_ids):

@@ -40,7 +40,7 @@ from apps.bookings.models import (
     TicketTransfer,
 )
 from apps.bookings.selectors import booking_refund_percent
-from ticketflow import admission_tokens, db, seat_claims
+from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.refund_policy import refund_cents
@@ -189,6 +189,7 @@ def booking_create(
     payment_method: str,
     idempotency_key: str | None = None,
     queue_token: str | None = None,
+    waitlist_offer: str | None = None,
 ) -> tuple[Booking, bool]:
     """Start a booking (PENDING) and ask inventory for the seats; returns (booking, created).
 
@@ -210,6 +211,12 @@ def booking_create(
     :class:`Conflict`.
     While the event's waiting room is on, ``queue_token`` must be the account's admission
     token for this event, still in its window; anything else is ``403 queue_required``.
+
+    ``waitlist_offer`` is the token of seats offered to the buyer from the waiting list
+    (``ticketflow.waitlist_offers``; ``400 invalid_offer``, ``403 offer_not_yours``, ``409
+    offer_expired``). The booking then gets the id the offer was made for, which the door's
+    claims and inventory's offered seats wait for; it needs no queue token, and asking
+    again returns the same booking.
     """
     fingerprint = _fingerprint(event_id, seat_ids, payment_method)
     if idempotency_key is not None:
@@ -217,7 +224,12 @@ def booking_create(
         if existing is not None:
             return existing, False
     event = _validate(event_id=event_id, seat_ids=seat_ids, payment_method=payment_method)
-    if event.queue_enabled:
+    offer = None
+    if waitlist_offer is not None:
+        offer = waitlist_offers.require(waitlist_offer, user_id=buyer.user_id, event_id=str(event.event_id))
+        if existing := Booking.objects.filter(id=offer.booking_id).first():
+            return existing, False
+    elif event.queue_enabled:
         admission_tokens.require(queue_token, user_id=buyer.user_id, event_id=str(event.event_id))
     # A first look without the lock: a buyer already at a limit claims nothing, so a hoarder
     # hammering the door never keeps a seat from anyone, not even for a moment.
@@ -225,11 +237,13 @@ def booking_create(
         if idempotency_key is not None and (existing := _by_key(buyer.user_id, idempotency_key, fingerprint)):
             return existing, False  # a copy of this request got in since the look above
         _turn_away(refusal, user_id=buyer.user_id, event=event)
-    booking_id = _booking_id(buyer.user_id, idempotency_key)
+    booking_id = uuid.UUID(offer.booking_id) if offer else _booking_id(buyer.user_id, idempotency_key)
     _admit(event, booking_id=booking_id, seat_ids=seat_ids)
     try:
         with db.atomic(_db()):
             _take_turn(buyer.user_id)
+            if offer is not None and (existing := Booking.objects.filter(id=booking_id).first()):
+                return existing, False  # a copy of this request got in while this one waited
             if idempotency_key is not None:
                 existing = _by_key(buyer.user_id, idempotency_key, fingerprint)
                 if existing is not None:
@@ -267,8 +281,10 @@ def booking_create(
             db.on_commit(lambda: metrics.entered(BookingStatus.PENDING), using=_db())
     except BaseException:
         # Refused or failed: this request wrote nothing, so its claims go. Two copies of one
-        # idempotent request take turns above, so the one that got in keeps the claims.
-        seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=str(booking_id))
+        # idempotent request take turns above, so the one that got in keeps the claims. An
+        # offer's claims are inventory's, kept for the buyer until the offer ends.
+        if offer is None:
+            seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=str(booking_id))
         raise
     return booking, True
 

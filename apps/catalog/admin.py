@@ -144,6 +144,7 @@ class EventForm(forms.ModelForm):
             "queue_enabled", "queue_opens_at", "queue_paused", "admit_per_minute", "max_active_shoppers",
             "shopping_window_minutes",
             "transfers_allowed",
+            "waitlist_offer_minutes",
             "refund_policy",
         )  # fmt: skip
 
@@ -175,6 +176,7 @@ class EventForm(forms.ModelForm):
             queue_opens_at=data.get("queue_opens_at"),
             queue_paused=bool(data.get("queue_paused")),
             transfers_allowed=bool(data.get("transfers_allowed")),
+            waitlist_offer_minutes=data.get("waitlist_offer_minutes") or 30,
             refund_policy=data.get("refund_policy") or [],
             **{
                 name: data[name] if data.get(name) is not None else Event._meta.get_field(name).default

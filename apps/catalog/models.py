@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 
@@ -91,6 +92,12 @@ class Event(models.Model):
     # Ticket transfers: whether buyers may hand their tickets to someone else.
     transfers_allowed = models.BooleanField(
         default=True, help_text="Buyers may transfer their tickets to another person."
+    )
+    # The waiting list: how long a buyer at its head has to book the seats offered to them.
+    waitlist_offer_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text="Minutes a waiting-list offer stays open before the seats pass to the next buyer.",
     )
     # Refunds on cancellation (ticketflow/messaging/refund_policy.py); empty: in full until the start.
     refund_policy = models.JSONField(

@@ -99,6 +99,7 @@ class EventOutput(serializers.ModelSerializer):
             "max_active_seats_per_buyer", "hold_minutes", "published_at", "created_at", "updated_at",
             *QUEUE_FIELDS,
             "transfers_allowed",
+            "waitlist_offer_minutes",
             "refund_policy",
         )  # fmt: skip
 
@@ -152,6 +153,7 @@ class EventInput(serializers.Serializer):
     max_active_shoppers = serializers.IntegerField(min_value=1, max_value=1_000_000, default=500)
     shopping_window_minutes = serializers.IntegerField(min_value=1, max_value=120, default=10)
     transfers_allowed = serializers.BooleanField(default=True)
+    waitlist_offer_minutes = serializers.IntegerField(min_value=1, max_value=1440, default=30)
     refund_policy = serializers.ListField(child=RefundStepInput(), max_length=10, default=list)
 
     def details(self) -> EventDetails:

@@ -125,6 +125,7 @@ class EventDetails:
     max_active_shoppers: int = 500
     shopping_window_minutes: int = 10
     transfers_allowed: bool = True
+    waitlist_offer_minutes: int = 30
     refund_policy: list[dict[str, int]] = field(default_factory=list)
 
 
@@ -344,6 +345,7 @@ def _details_of(event: Event) -> EventDetails:
         hold_minutes=event.hold_minutes,
         **_queue_settings(event),
         transfers_allowed=event.transfers_allowed,
+        waitlist_offer_minutes=event.waitlist_offer_minutes,
         refund_policy=event.refund_policy or [],
     )
 
@@ -384,6 +386,7 @@ def _announce(event: Event, *, first: bool) -> None:
         revision=revision,
         **_queue_settings(event),
         transfers_allowed=event.transfers_allowed,
+        waitlist_offer_minutes=event.waitlist_offer_minutes,
         refund_policy=parse_policy(event.refund_policy),
     )
     emit(snapshot, aggregate_id=str(event.pk), using=_db())

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.inventory.models import SaleEvent, Seat
+from apps.inventory.models import SaleEvent, Seat, WaitlistEntry
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -37,3 +37,11 @@ class SeatAdmin(ReadOnly):
     )
     list_filter = ("status", "category")
     search_fields = ("event_id", "booking_id", "section", "row")
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnly):
+    list_display = ("email", "event_id", "section", "quantity", "status", "joined_at", "offer_expires_at")
+    list_filter = ("status",)
+    search_fields = ("email", "event_id")
+    ordering = ("event_id", "joined_at")

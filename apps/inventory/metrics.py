@@ -12,3 +12,14 @@ _swept = Counter(
 
 def seats_swept(count: int) -> None:
     _swept.inc(count)
+
+
+_waitlist = Counter(
+    "ticketflow_waitlist_changes_total",
+    "Waiting-list changes: buyers joined, offers made, offers booked or lapsed, buyers who left.",
+    ["change"],
+)
+
+
+def waitlist_changed(change: str, count: int = 1) -> None:
+    _waitlist.labels(change=change).inc(count)

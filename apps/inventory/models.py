@@ -2,7 +2,9 @@
 
 The database decides who gets a seat: a seat moves AVAILABLE -> LOCKED (held for a
 booking, until ``hold_expires_at``) -> RESERVED (sold) under a row lock, and every change
-bumps its ``version``. Redis only turns away obvious losers early (``apps.inventory.locks``).
+bumps its ``version``. A seat that comes back while buyers wait for the event is OFFERED
+to the head of the waiting list instead (``hold_id`` is the offer, ``booking_id`` the
+booking it may become, ``hold_expires_at`` the offer's end) and only that booking may hold it. Redis only turns away obvious losers early (``apps.inventory.locks``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class SaleEvent(models.Model):
     max_seats_per_booking = models.PositiveSmallIntegerField()
     hold_minutes = models.PositiveSmallIntegerField()
     capacity = models.PositiveIntegerField()
+    waitlist_offer_minutes = models.PositiveSmallIntegerField(default=30)
     revision = models.PositiveIntegerField()
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -47,6 +50,7 @@ class SeatStatus(models.TextChoices):
     AVAILABLE = "AVAILABLE", "Available"
     LOCKED = "LOCKED", "Held"
     RESERVED = "RESERVED", "Sold"
+    OFFERED = "OFFERED", "Offered to the waiting list"
 
 
 class Seat(models.Model):
@@ -82,6 +86,12 @@ class Seat(models.Model):
                 name="inventory_seat_held_idx",
                 condition=models.Q(status="LOCKED"),
             ),
+            # And the waiting-list sweep reads only offered seats, by the offer's end.
+            models.Index(
+                fields=("hold_expires_at",),
+                name="inventory_seat_offered_idx",
+                condition=models.Q(status="OFFERED"),
+            ),
         )
 
     def __str__(self) -> str:
@@ -105,3 +115,56 @@ class CancelledBooking(models.Model):
 
     def __str__(self) -> str:
         return str(self.booking_id)
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "WAITING", "Waiting"
+    OFFERED = "OFFERED", "Offered seats"
+    BOOKED = "BOOKED", "Booked the offer"
+    LAPSED = "LAPSED", "Offer lapsed"
+    LEFT = "LEFT", "Left the list"
+
+
+class WaitlistEntry(models.Model):
+    """A buyer waiting for ``quantity`` seats of a sold-out event (or of one of its sections).
+
+    Entries are served first come, first served among those that fit the seats coming back.
+    An entry gets one offer: the seats, OFFERED to it until ``offer_expires_at``, and the id
+    of the booking that may take them (``offer_booking_id``, carried in a signed token).
+    Unanswered, the offer lapses and its seats pass to the next entry.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    event_id = models.UUIDField()
+    section = models.CharField(max_length=64, blank=True, default="", help_text="Empty: any section.")
+    user_id = models.UUIDField()
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True, default="")
+    quantity = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=8, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    joined_at = models.DateTimeField(default=timezone.now)
+    offer_id = models.UUIDField(null=True, blank=True)
+    offer_booking_id = models.UUIDField(null=True, blank=True)
+    offer_seat_ids = models.JSONField(default=list, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "inventory_waitlist_entry"
+        verbose_name_plural = "waitlist entries"
+        constraints = (
+            # One place in the list per account and event while it is still in play.
+            models.UniqueConstraint(
+                fields=("event_id", "user_id"),
+                name="inventory_waitlist_one_active",
+                condition=models.Q(status__in=("WAITING", "OFFERED")),
+            ),
+        )
+        indexes = (
+            models.Index(fields=("event_id", "status", "joined_at"), name="inventory_waitlist_queue_idx"),
+            models.Index(fields=("offer_booking_id",), name="inventory_waitlist_booking_idx"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.email} x{self.quantity} ({self.status})"

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from apps.inventory import metrics
+from apps.inventory import metrics, waitlist
 from apps.inventory.models import CancelledBooking, SaleEvent, Seat, SeatStatus
 from apps.inventory.selectors import seat_map_forget
 from ticketflow import db, seat_claims
@@ -70,6 +70,7 @@ def sale_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
         "currency": snapshot.currency,
         "max_seats_per_booking": snapshot.max_seats_per_booking,
         "hold_minutes": snapshot.hold_minutes,
+        "waitlist_offer_minutes": snapshot.waitlist_offer_minutes,
         "capacity": snapshot.layout.capacity,
         "revision": snapshot.revision,
         "updated_at": timezone.now(),
@@ -163,10 +164,10 @@ def _hold_in_database(
     *, booking_id: str, sale: SaleEvent, wanted: list[str], contested: list[str], hold_minutes: int
 ) -> str | None:
     event_id = str(sale.event_id)
+    now = timezone.now()
 
     def taken(seat: Seat) -> bool:
-        ours = seat.status == SeatStatus.LOCKED and str(seat.booking_id) == booking_id
-        return not (seat.status == SeatStatus.AVAILABLE or ours)
+        return not _holdable(seat, booking_id, now)
 
     if contested:
         # Someone else claimed these: if the database agrees, answer without locking.
@@ -202,10 +203,24 @@ def _hold_in_database(
 HOLD_FIELDS = ("status", "booking_id", "hold_id", "hold_expires_at", "version", "updated_at")
 
 
+def _holdable(seat: Seat, booking_id: str, now: datetime) -> bool:
+    """Whether ``booking_id`` may hold ``seat``: on sale, already its own, or offered to it."""
+    if seat.status == SeatStatus.AVAILABLE:
+        return True
+    if seat.status == SeatStatus.LOCKED:
+        return str(seat.booking_id) == booking_id
+    return waitlist.offered_to(seat, booking_id, now)
+
+
 def _grant(*, booking_id: str, sale: SaleEvent, seats: Sequence[Seat], hold_minutes: int) -> str:
-    """Give locked, free ``seats`` to ``booking_id`` (in memory) and announce the hold."""
+    """Give locked, free ``seats`` to ``booking_id`` (in memory) and announce the hold.
+
+    Seats offered to it from the waiting list serve its entry there.
+    """
     hold_id = str(uuid.uuid4())
     now = timezone.now()
+    if any(seat.status == SeatStatus.OFFERED for seat in seats):
+        waitlist.waitlist_offer_taken(booking_id=booking_id)
     expires_at = now + timedelta(minutes=hold_minutes)
     for seat in seats:
         seat.status, seat.booking_id, seat.hold_id = SeatStatus.LOCKED, booking_id, hold_id
@@ -306,14 +321,7 @@ def _decide(
             seats=sorted(set(wanted) - {str(seat.id) for seat in seats}),
         )
         return None
-    losers = [
-        seat
-        for seat in seats
-        if not (
-            seat.status == SeatStatus.AVAILABLE
-            or (seat.status == SeatStatus.LOCKED and str(seat.booking_id) == booking_id)
-        )
-    ]
+    losers = [seat for seat in seats if not _holdable(seat, booking_id, now)]
     if losers:
         _fail_taken(booking_id=booking_id, event_id=event_id, seats=losers)
         return None
@@ -381,6 +389,8 @@ def seats_release(*, booking_id: str, event_id: str, hold_id: str, reason: str) 
             )
         )
         _forget(event_id=event_id, booking_id=booking_id, seat_ids=[str(s) for s in seats])
+        if released:
+            waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=[str(s) for s in seats])
     if released:
         logger.info("released %d seats of booking %s (%s)", released, booking_id, reason)
     return released
@@ -422,6 +432,8 @@ def booking_seats_cancel(*, booking_id: str, event_id: str) -> int:
         seats = list(Seat.objects.filter(booking_id=booking_id).values_list("id", flat=True))
         freed = _free(Seat.objects.filter(id__in=seats, booking_id=booking_id))
         _forget(event_id=event_id, booking_id=booking_id, seat_ids=[str(s) for s in seats])
+        if freed:
+            waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=[str(s) for s in seats])
     return freed
 
 
@@ -538,6 +550,7 @@ def seat_holds_release_lapsed(
             holds.setdefault((str(event_id), str(booking_id), str(hold_id)), []).append(str(seat_id))
         for (event_id, booking_id, hold_id), seat_ids in holds.items():
             _forget(event_id=event_id, booking_id=booking_id, seat_ids=seat_ids)
+            waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=seat_ids)
             logger.warning(
                 "released %d seats of booking %s whose hold %s lapsed without a release",
                 len(seat_ids),

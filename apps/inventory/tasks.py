@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.inventory.models import SaleEvent
 from apps.inventory.services import seat_claims_reconcile, seat_holds_release_lapsed
+from apps.inventory.waitlist import waitlist_offers_lapse
 
 
 @shared_task(name="inventory.reconcile_seat_claims", ignore_result=True)
@@ -20,3 +21,9 @@ def reconcile_seat_claims() -> int:
 def release_lapsed_holds() -> int:
     """Free seats whose hold lapsed without a release (beat and the relay's sweeper; safe on several)."""
     return seat_holds_release_lapsed()
+
+
+@shared_task(name="inventory.lapse_waitlist_offers", ignore_result=True)
+def lapse_waitlist_offers() -> int:
+    """Pass the seats of waiting-list offers whose time is up to the next buyer (safe on several)."""
+    return waitlist_offers_lapse()

@@ -24,6 +24,7 @@ from ticketflow.messaging.schemas import (
     TicketsTransferred,
     TicketTransferRequested,
     UserRegistered,
+    WaitlistOfferMade,
 )
 from ticketflow.messaging.topics import Topic
 
@@ -169,5 +170,21 @@ def on_tickets_transferred(event: Envelope[TicketsTransferred]) -> None:
         recipient=payload.recipient.email,
         user_id=payload.recipient.user_id,
         booking_id=payload.booking_id,
+        context=payload.model_dump(mode="json"),
+    )
+
+
+@handles(Topic.WAITLIST_OFFER_MADE)
+def on_waitlist_offer_made(event: Envelope[WaitlistOfferMade]) -> None:
+    """Owe the buyer on the waiting list the offer: which seats, the price, and until when.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    payload = event.payload
+    notification_record(
+        kind=NotificationKind.WAITLIST_OFFERED,
+        source_event_id=event.id,
+        recipient=payload.customer.email,
+        user_id=payload.customer.user_id,
         context=payload.model_dump(mode="json"),
     )

@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     LATE_PAYMENT_REFUND = "late_payment_refund", "Late payment refunded"
     TRANSFER_OFFERED = "transfer_offered", "Tickets offered to you"
     TRANSFER_RECEIVED = "transfer_received", "Transferred tickets"
+    WAITLIST_OFFERED = "waitlist_offered", "Seats offered from the waiting list"
 
 
 class NotificationStatus(models.TextChoices):

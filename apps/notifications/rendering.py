@@ -249,6 +249,21 @@ def _transfer_received(context: Mapping[str, Any]) -> Presentation:
     }
 
 
+def _waitlist_offered(context: Mapping[str, Any]) -> Presentation:
+    return {
+        "name": context["customer"]["name"],
+        "event_name": context["event_name"],
+        "starts_at": format_event_time(context["event_starts_at"]),
+        "seats": [
+            f"{seat['section']}, row {seat['row']}, seat {seat['number']}" for seat in context["seats"]
+        ],
+        "total": format_money(context["total_cents"], context["currency"]),
+        "offer_url": context["offer_url"],
+        "expires_at": format_event_time(context["expires_at"]),
+        "site_url": _site(),
+    }
+
+
 _PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
     NotificationKind.WELCOME: _welcome,
     NotificationKind.SIGN_UP_ATTEMPTED: _sign_up_attempted,
@@ -259,6 +274,7 @@ _PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
     NotificationKind.LATE_PAYMENT_REFUND: _late_payment_refund,
     NotificationKind.TRANSFER_OFFERED: _transfer_offered,
     NotificationKind.TRANSFER_RECEIVED: _transfer_received,
+    NotificationKind.WAITLIST_OFFERED: _waitlist_offered,
 }
 
 

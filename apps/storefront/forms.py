@@ -104,6 +104,8 @@ class CheckoutForm(forms.Form):
     seat = SeatsField(required=False)
     payment_method = forms.CharField(max_length=255, validators=[PAYMENT_METHOD])
     token = forms.CharField(widget=forms.HiddenInput, validators=[TOKEN])
+    # The waiting list's offer, when the buyer books seats kept for them (ticketflow.waitlist_offers).
+    offer = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
 
     def __init__(
         self, *args: Any, seat_ids: Collection[str], max_seats: int, test_cards: bool, **kwargs: Any

@@ -16,7 +16,7 @@ from apps.bookings.selectors import booking_list_for_user
 from apps.storefront.display import money
 
 AVAILABLE, HELD, SOLD, YOURS = "a", "h", "s", "y"
-_STATE_OF = {"AVAILABLE": AVAILABLE, "LOCKED": HELD, "RESERVED": SOLD}
+_STATE_OF = {"AVAILABLE": AVAILABLE, "LOCKED": HELD, "RESERVED": SOLD, "OFFERED": HELD}
 ACTIVE_BOOKING = (BookingStatus.PENDING, BookingStatus.SEATS_LOCKED, BookingStatus.CONFIRMED)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.storefront.views import auth, bookings, checkout, events, transfers, waiting_room
+from apps.storefront.views import auth, bookings, checkout, events, transfers, waiting_room, waitlist
 
 app_name = "storefront"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("events/<str:event_id>/seats", events.event_seat_states, name="event-seats"),
     path("events/<str:event_id>/checkout", checkout.checkout_page, name="checkout"),
     path("events/<str:event_id>/queue", waiting_room.waiting_room_page, name="waiting-room"),
+    path("events/<str:event_id>/waitlist", waitlist.waitlist_page, name="waitlist"),
     path("signup", auth.signup_page, name="signup"),
     path("login", auth.login_page, name="login"),
     path("verify-email", auth.verify_email_page, name="verify-email"),

@@ -76,6 +76,7 @@ def test_every_configured_sweep_runs_and_the_next_turn_waits_for_its_period() ->
     assert names == {
         "bookings.expire_overdue_holds",
         "bookings.time_out_pending",
+        "inventory.lapse_waitlist_offers",
         "inventory.release_lapsed_holds",
         "notifications.requeue_stuck",
     }

@@ -206,6 +206,8 @@ class EventSnapshot(Payload):
     shopping_window_minutes: Annotated[int, Field(ge=1, le=120)] = 10
     # Ticket transfers (issue 14); older snapshots lack it and mean the default.
     transfers_allowed: bool = True
+    # Minutes a waiting-list offer stays open (issue 14); older snapshots mean the default.
+    waitlist_offer_minutes: Annotated[int, Field(ge=1, le=1440)] = 30
     # The refund policy (ticketflow/messaging/refund_policy.py); the default, no steps, is a
     # full refund until the start, which is what older snapshots meant.
     refund_policy: RefundPolicy = Field(default_factory=list)
@@ -592,3 +594,26 @@ class TicketsTransferred(Payload):
     outcome: TransferOutcome
     reason: str = ""
     tickets: Annotated[list[TransferredTicket], Field(max_length=100)] = Field(default_factory=list)
+
+
+@register
+class WaitlistOfferMade(Payload):
+    """Seats came back and are offered to a buyer on the waiting list: email them the offer.
+
+    Inventory emits it in the transaction that makes the seats OFFERED; ``offer_url`` is the
+    page where the signed-in buyer books them before ``expires_at``.
+    """
+
+    topic = Topic.WAITLIST_OFFER_MADE
+
+    offer_id: Id
+    entry_id: Id
+    event_id: Id
+    event_name: str
+    event_starts_at: AwareDatetime
+    seats: Annotated[list[SeatLabel], Field(min_length=1)]
+    total_cents: Cents
+    currency: Currency
+    expires_at: AwareDatetime
+    offer_url: str
+    customer: Customer

@@ -31,6 +31,8 @@ class Topic(StrEnum):
     TICKET_TRANSFER_REQUESTED = "ticketflow.ticket.transfer-requested"
     TICKET_TRANSFER_ACCEPTED = "ticketflow.ticket.transfer-accepted"
     TICKETS_TRANSFERRED = "ticketflow.tickets.transferred"
+    # The waiting list (issue 14).
+    WAITLIST_OFFER_MADE = "ticketflow.waitlist.offer-made"
 
 
 DEAD_LETTER_SUFFIX = ".DLT"

@@ -18,6 +18,7 @@ from apps.storefront import seating
 from apps.storefront.display import availability_badge, local, money, refund_terms, venue_zone
 from apps.storefront.forms import TEST_CARDS, CheckoutForm, new_checkout_token
 from apps.storefront.views.waiting_room import queue_token, waiting_room_gate
+from ticketflow import waitlist_offers
 from ticketflow.errors import ApplicationError
 from ticketflow.ratelimit import consume, requester_key
 
@@ -47,6 +48,17 @@ def _event_or_404(event_id: str) -> Event:
     if event is None:
         raise Http404("No such event.")
     return event
+
+
+def _offer(request: HttpRequest, event_id: str) -> waitlist_offers.Offer | None:
+    """The buyer's waiting-list offer for this event, if the checkout carries a good one."""
+    token = request.POST.get("offer") or request.GET.get("offer")
+    if not token:
+        return None
+    offer = waitlist_offers.read(token)
+    if offer is None or offer.user_id != str(request.user.pk) or offer.event_id != event_id:
+        return None
+    return offer
 
 
 def _taken(names: str) -> str:
@@ -103,7 +115,8 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
     """
     throttle = consume(request, "booking", requester_key(request)) if request.method == "POST" else None
     event = _event_or_404(event_id)
-    if gate := waiting_room_gate(request, event):
+    offer = _offer(request, str(event.pk))
+    if offer is None and (gate := waiting_room_gate(request, event)):
         return gate
     seats_now = seat_map(event_id=str(event.pk))
     if seats_now is None:
@@ -112,6 +125,8 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
     stripe_key = stripe_publishable_key()
     options = {"seat_ids": by_id, "max_seats": event.max_seats_per_booking, "test_cards": not stripe_key}
     mine = seating.my_seat_ids(user=request.user, event_id=str(event.pk))
+    if offer is not None:
+        mine |= set(offer.seat_ids)  # kept for this buyer by the waiting list
 
     if request.method == "POST":
         form = CheckoutForm(request.POST, **options)
@@ -120,6 +135,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
             {
                 "seat": request.GET.getlist("seat"),
                 "token": new_checkout_token(),
+                "offer": request.GET.get("offer", ""),
                 "payment_method": "" if stripe_key else TEST_CARDS[0][0],
             },
             **options,
@@ -165,6 +181,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
                 payment_method=form.cleaned_data["payment_method"],
                 idempotency_key=form.cleaned_data["token"],
                 queue_token=queue_token(request, str(event.pk)),
+                waitlist_offer=form.cleaned_data.get("offer") or None,
             )
         except ApplicationError as error:
             _explain(form, error, by_id)
