@@ -150,7 +150,7 @@ class EventForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in QUEUE_NUMBERS:
+        for name in (*QUEUE_NUMBERS, "waitlist_offer_minutes"):
             # Left blank, a knob keeps its default: a form without the queue section still saves.
             self.fields[name].required = False
         if self.instance.pk and self.instance.is_published:

@@ -71,6 +71,7 @@ CONTEXT_TOPICS = {
         "ticketflow.payment.refunded",
         "ticketflow.ticket.transfer-requested",
         "ticketflow.tickets.transferred",
+        "ticketflow.waitlist.offer-made",
     },
     "checkin": {
         "ticketflow.booking.confirmed",

@@ -26,6 +26,7 @@ EVENT_FIELDS = {
     "published_at", "created_at", "updated_at", "queue_enabled", "queue_opens_at", "queue_paused",
     "admit_per_minute", "max_active_shoppers", "shopping_window_minutes",
     "transfers_allowed",
+    "waitlist_offer_minutes",
     "refund_policy",
 }  # fmt: skip
 
@@ -681,6 +682,7 @@ def test_the_openapi_schema_documents_the_catalog_routes(api: Api) -> None:
         "/api/events": {"get", "post"},
         "/api/events/{event_id}": {"get", "put", "patch"},
         "/api/events/{event_id}/queue": {"get", "post", "delete"},
+        "/api/events/{event_id}/waitlist": {"get", "post", "delete"},
         "/api/events/{event_id}/publish": {"post"},
         "/api/venues": {"get", "post"},
         "/api/venues/{venue_id}": {"get"},

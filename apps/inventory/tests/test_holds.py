@@ -377,7 +377,7 @@ def test_sales_go_on_when_redis_is_unreachable(on_sale: str, settings: Any) -> N
     assert first is not None
     assert second is None
     assert states(on_sale, wanted) == [(SeatStatus.LOCKED, winner, first)]
-    assert seat_map(event_id=on_sale)["counts"] == {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0}
+    assert seat_map(event_id=on_sale)["counts"] == {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0, "OFFERED": 0}
 
 
 @pytest.mark.parametrize("change", ["hold", "release", "confirm", "cancel"])
@@ -398,18 +398,21 @@ def test_the_cached_seat_map_is_dropped_when_a_change_commits(on_sale: str, chan
 
     after = seat_map(event_id=on_sale)["counts"]
     expected = {
-        "hold": ({"AVAILABLE": 10, "LOCKED": 0, "RESERVED": 0}, {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0}),
+        "hold": (
+            {"AVAILABLE": 10, "LOCKED": 0, "RESERVED": 0, "OFFERED": 0},
+            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0, "OFFERED": 0},
+        ),
         "release": (
-            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0},
-            {"AVAILABLE": 10, "LOCKED": 0, "RESERVED": 0},
+            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0, "OFFERED": 0},
+            {"AVAILABLE": 10, "LOCKED": 0, "RESERVED": 0, "OFFERED": 0},
         ),
         "confirm": (
-            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0},
-            {"AVAILABLE": 9, "LOCKED": 0, "RESERVED": 1},
+            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0, "OFFERED": 0},
+            {"AVAILABLE": 9, "LOCKED": 0, "RESERVED": 1, "OFFERED": 0},
         ),
         "cancel": (
-            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0},
-            {"AVAILABLE": 10, "LOCKED": 0, "RESERVED": 0},
+            {"AVAILABLE": 9, "LOCKED": 1, "RESERVED": 0, "OFFERED": 0},
+            {"AVAILABLE": 10, "LOCKED": 0, "RESERVED": 0, "OFFERED": 0},
         ),
     }[change]
     assert (before, after) == expected

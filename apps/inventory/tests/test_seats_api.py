@@ -33,7 +33,7 @@ def test_the_seat_map_lists_every_seat_with_status_and_price(client: Client, eve
     assert response.status_code == 200
     body = response.json()
     assert (body["event_id"], body["currency"], body["capacity"]) == (event_id, "EUR", 10)
-    assert body["counts"] == {"AVAILABLE": 8, "LOCKED": 1, "RESERVED": 1}
+    assert body["counts"] == {"AVAILABLE": 8, "LOCKED": 1, "RESERVED": 1, "OFFERED": 0}
     by_id = {s["id"]: s for s in body["seats"]}
     assert len(by_id) == 10
     assert set(by_id[held]) == {
