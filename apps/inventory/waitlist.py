@@ -1,6 +1,6 @@
 """The waiting list of a sold-out event: who waits for how many seats, and the offers they get.
 
-Why it lives in inventory (docs/adr/012-waiting-list-in-inventory.md): its promise is about
+Why it lives in inventory (docs/adr/010-waiting-list-in-inventory.md): its promise is about
 seats. A seat that comes back (a hold that expired, a payment that failed, a cancellation)
 goes to the waiting list before it goes back on sale, and is never offered to two buyers
 at once. Both are decided in the transaction that frees the seat, under the same row
