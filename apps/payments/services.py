@@ -560,6 +560,15 @@ def payment_refund(
                     "refund_request_id": request_id,
                 },
             )
+            if refund.amount_cents is not None and refund.amount_cents != amount:
+                logger.error(
+                    "payment %s: asked the provider to refund %s, it refunds %s (%s); recording its amount",
+                    payment.pk,
+                    amount,
+                    refund.amount_cents,
+                    refund.refund_id,
+                )
+                amount = refund.amount_cents
             total = payment.refunded_cents + amount
             final = total >= payment.amount_cents or reason_code != "seats_cancelled"
             now = timezone.now()
