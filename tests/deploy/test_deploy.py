@@ -41,6 +41,7 @@ CONTEXT_TOPICS = {
         "ticketflow.seats.release",
         "ticketflow.seats.reacquire",
         "ticketflow.booking.cancelled",
+        "ticketflow.booking.seats-cancelled",
     },
     "bookings": {
         "ticketflow.event.created",
@@ -67,6 +68,7 @@ CONTEXT_TOPICS = {
         "ticketflow.tickets.issued",
         "ticketflow.booking.failed",
         "ticketflow.booking.cancelled",
+        "ticketflow.booking.seats-cancelled",
         "ticketflow.booking.expired",
         "ticketflow.payment.refunded",
         "ticketflow.ticket.transfer-requested",
@@ -75,6 +77,7 @@ CONTEXT_TOPICS = {
     "checkin": {
         "ticketflow.booking.confirmed",
         "ticketflow.booking.cancelled",
+        "ticketflow.booking.seats-cancelled",
         "ticketflow.payment.refunded",
         "ticketflow.ticket.transfer-accepted",
     },
