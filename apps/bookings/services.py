@@ -970,7 +970,8 @@ def _cancel_all(booking: Booking, *, by_staff: bool) -> None:
 def _seats_to_cancel(booking: Booking, seat_ids: Sequence[str]) -> list[str]:
     """``seat_ids``, checked against the seats ``booking`` holds, in the booking's order."""
     wanted = [str(seat_id) for seat_id in seat_ids]
-    if not wanted or len(set(wanted)) != len(wanted):
+    asked = set(wanted)
+    if not wanted or len(asked) != len(wanted):
         raise InvalidInput(
             "Name each seat to cancel once.", details={"fields": {"seat_ids": ["one or more, no repeats"]}}
         )
@@ -980,21 +981,21 @@ def _seats_to_cancel(booking: Booking, seat_ids: Sequence[str]) -> list[str]:
         for ids in BookingCancellation.objects.filter(booking=booking).values_list("seat_ids", flat=True)
         for seat_id in ids
     }
-    gone = sorted(set(wanted) & cancelled)
+    gone = sorted(asked & cancelled)
     if gone:
         raise InvalidInput(
             "Some of these seats were already cancelled.",
             code="seats_already_cancelled",
             details={"fields": {"seat_ids": ["already cancelled"]}, "cancelled_seat_ids": gone},
         )
-    unknown = sorted(set(wanted) - set(held))
+    unknown = sorted(asked - set(held))
     if unknown:
         raise InvalidInput(
             "Some of these seats are not seats of this booking.",
             code="unknown_seats",
             details={"fields": {"seat_ids": ["not seats of this booking"]}, "unknown_seat_ids": unknown},
         )
-    return [seat_id for seat_id in held if seat_id in set(wanted)]
+    return [seat_id for seat_id in held if seat_id in asked]
 
 
 def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> None:
