@@ -135,7 +135,7 @@ def _tickets(booking: Booking) -> list[dict[str, str]]:
 
 
 def _cancelled_lines(booking: Booking) -> list[dict[str, str]]:
-    """The seats partial cancellations took out of the booking, oldest first, with their refund."""
+    """The seats partial cancellations took out of the booking, oldest first, with their prices."""
     lines = []
     for cancellation in booking.cancellations.all():
         if not cancellation.partial:
@@ -186,7 +186,8 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
     )
     paying_at_stripe = status == BookingStatus.SEATS_LOCKED and bool(stripe_key) and action is None
     can_cancel_seats = _can_cancel_seats(booking)
-    refund_percent_now = booking_refund_percent(booking=booking) if booking.paid else 0
+    # Read only where the seat checkboxes show it: the live partial renders this on every poll.
+    refund_percent_now = booking_refund_percent(booking=booking) if can_cancel_seats and booking.paid else 0
     cancelled_lines = _cancelled_lines(booking)
     return {
         "booking": booking,
