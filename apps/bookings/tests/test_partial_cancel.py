@@ -116,6 +116,20 @@ def issue_tickets(booking_id: str, count: int) -> list[str]:
     return ticket_ids
 
 
+def refund_of(booking_id: str, cancellation_id: str) -> PaymentRefunded:
+    """Payments' answer to a cancellation's refund request: 10.00 back."""
+    return PaymentRefunded(
+        booking_id=booking_id,
+        payment_id=str(uuid.uuid4()),
+        refund_id="re_1",
+        amount_cents=1000,
+        currency="EUR",
+        reason_code="seats_cancelled",
+        customer=Customer(user_id="u", email="ada@example.com", name="Ada"),
+        refund_request_id=cancellation_id,
+    )
+
+
 def book(client: APIClient, seat_ids: list[str], *, event_id: str = EVENT_ID) -> str:
     response = client.post("/api/bookings", {"event_id": event_id, "seat_ids": seat_ids}, format="json")
     assert response.status_code == 202, response.content
@@ -358,16 +372,7 @@ def test_the_refund_of_a_partial_cancellation_is_noted_once(ada) -> None:
     client, _ = ada
     booking_id = confirmed(client, 2)
     cancellation_id = cancel(client, booking_id, {"seat_ids": [SEATS[0]]}).json()["cancellations"][0]["id"]
-    refunded = PaymentRefunded(
-        booking_id=booking_id,
-        payment_id=str(uuid.uuid4()),
-        refund_id="re_1",
-        amount_cents=1000,
-        currency="EUR",
-        reason_code="seats_cancelled",
-        customer=Customer(user_id="u", email="ada@example.com", name="Ada"),
-        refund_request_id=cancellation_id,
-    )
+    refunded = refund_of(booking_id, cancellation_id)
 
     # When payments announces it, then a replay gets past the inbox
     first = deliver(refunded)
@@ -397,18 +402,7 @@ def test_a_cancellation_refund_noted_while_another_waits_leaves_the_booking_requ
     first = cancel(client, booking_id, {"seat_ids": [SEATS[0]]}).json()["cancellations"][0]["id"]
     cancel(client, booking_id, {"seat_ids": [SEATS[1]]})
 
-    deliver(
-        PaymentRefunded(
-            booking_id=booking_id,
-            payment_id=str(uuid.uuid4()),
-            refund_id="re_1",
-            amount_cents=1000,
-            currency="EUR",
-            reason_code="seats_cancelled",
-            customer=Customer(user_id="u", email="ada@example.com", name="Ada"),
-            refund_request_id=first,
-        )
-    )
+    deliver(refund_of(booking_id, first))
 
     booking = Booking.objects.get(pk=booking_id)
     assert (booking.refund_state, booking.refund_cents) == ("REQUESTED", 2000)
