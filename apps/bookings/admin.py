@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.bookings.models import BookableEvent, Booking, BookingStep, BookingTicket
+from apps.bookings.models import BookableEvent, Booking, BookingCancellation, BookingStep, BookingTicket
 
 
 class StepInline(admin.TabularInline):
@@ -30,6 +30,27 @@ class TicketInline(admin.TabularInline):
         return False
 
 
+class CancellationInline(admin.TabularInline):
+    """Each cancellation of the booking (partial or of what was left) and how its refund stands."""
+
+    model = BookingCancellation
+    fields = (
+        "created_at",
+        "partial",
+        "seat_ids",
+        "by_staff",
+        "refund_percent",
+        "refund_cents",
+        "refund_state",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     list_display = (
@@ -44,7 +65,7 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ("status", "paid", "refund_state", "event_name")
     search_fields = ("reference", "customer_email", "=id", "=event_id")
     date_hierarchy = "created_at"
-    inlines = (TicketInline, StepInline)
+    inlines = (TicketInline, CancellationInline, StepInline)
     readonly_fields = [field.name for field in Booking._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from apps.bookings import selectors, services, status_feed
 from apps.bookings.models import Booking, BookingStatus
 from apps.bookings.serializers import (
+    BookingCancelInput,
     BookingInput,
     BookingOutput,
     ReceivedTransferOutput,
@@ -188,18 +189,25 @@ class BookingDetailApi(APIView):
 
 
 class BookingCancelApi(BrowsableForm, APIView):
-    """Cancel a booking before the event starts: seats are freed and any payment refunded."""
+    """Cancel a booking, or some seats of a confirmed one, before the event starts.
 
-    @extend_schema(request=None, responses={200: BookingOutput})
+    The seats are freed and the event's refund policy's share of their price refunded. With
+    no body (or no ``seat_ids``) the whole booking is cancelled.
+    """
+
+    @extend_schema(request=BookingCancelInput, responses={200: BookingOutput})
     def post(self, request: Request, booking_id: str) -> Response:
         # The service answers 404 for a booking that is not the caller's; a malformed id never
         # reaches the database.
         if not is_uuid(booking_id):
             raise NotFound("No booking of yours has this id.")
+        payload = BookingCancelInput(data=request.data)
+        payload.is_valid(raise_exception=True)
         booking = services.booking_cancel(
             booking_id=booking_id,
             user_id=str(request.user.id),
             is_staff=holds(request, "bookings.change_booking"),
+            seat_ids=payload.validated_data.get("seat_ids"),
         )
         return Response(BookingOutput(booking).data)
 

@@ -15,6 +15,14 @@ _timed_out = Counter(
     "ticketflow_bookings_timed_out_total",
     "Bookings the sweep ended FAILED because they stayed PENDING too long (a lost saga event).",
 )
+_partial_cancellations = Counter(
+    "ticketflow_bookings_partial_cancellations_total",
+    "Partial cancellations: some seats of a confirmed booking given back, the booking going on.",
+)
+_seats_cancelled = Counter(
+    "ticketflow_bookings_seats_cancelled_total",
+    "Seats given back by partial cancellations (a whole booking's cancellation is state CANCELLED).",
+)
 _saga = Histogram(
     "ticketflow_booking_saga_seconds",
     "Time from a booking's request to its outcome (confirmed, failed, expired, cancelled).",
@@ -48,3 +56,9 @@ def turned_away(reason: str) -> None:
 
 def timed_out() -> None:
     _timed_out.inc()
+
+
+def seats_cancelled(count: int) -> None:
+    """Count one partial cancellation of ``count`` seats."""
+    _partial_cancellations.inc()
+    _seats_cancelled.inc(count)

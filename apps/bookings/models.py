@@ -76,8 +76,16 @@ ACTIVE = UNPAID | {BookingStatus.CONFIRMED}
 """Bookings whose seats count against the buyer's purchase limit."""
 
 
+REFUND_STATES = [("REQUESTED", "Requested"), ("REFUNDED", "Refunded")]
+"""A refund asked of payments, then made; blank while none is asked for."""
+
+
 class Booking(models.Model):
-    """One attempt by one buyer to buy some seats of one event."""
+    """One attempt by one buyer to buy some seats of one event.
+
+    A partial cancellation takes seats out of ``seat_ids``, ``seats`` and ``total_cents``
+    (its :class:`BookingCancellation` keeps them): they always say what the booking holds now.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(
@@ -90,13 +98,17 @@ class Booking(models.Model):
     event_name = models.CharField(max_length=200)
     event_starts_at = models.DateTimeField()
     venue_name = models.CharField(max_length=120)
-    seat_ids = models.JSONField(help_text="The seats asked for, as the buyer chose them.")
-    seats = models.JSONField(default=list, help_text="The held seats with their prices (from inventory).")
+    seat_ids = models.JSONField(help_text="The seats asked for, as the buyer chose them, less any cancelled.")
+    seats = models.JSONField(
+        default=list, help_text="The held seats with their prices (from inventory), less any cancelled."
+    )
     payment_method = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_reason = models.TextField(blank=True)
-    total_cents = models.PositiveIntegerField(null=True, blank=True)
+    total_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The price of the seats held, less any cancelled."
+    )
     currency = models.CharField(max_length=3)
     hold_id = models.UUIDField(null=True, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
@@ -104,10 +116,15 @@ class Booking(models.Model):
     payment_id = models.CharField(max_length=64, blank=True)
     paid = models.BooleanField(default=False, help_text="A payment for this booking succeeded.")
     refund_state = models.CharField(
-        max_length=16, blank=True, choices=[("REQUESTED", "Requested"), ("REFUNDED", "Refunded")]
+        max_length=16,
+        blank=True,
+        choices=REFUND_STATES,
+        help_text="REQUESTED while a refund asked for is under way; REFUNDED once every one went through.",
     )
     refund_cents = models.PositiveIntegerField(
-        null=True, blank=True, help_text="What the cancellation refunds under the event's refund policy."
+        null=True,
+        blank=True,
+        help_text="What the cancellations refund under the event's refund policy, in all (partial ones add up).",
     )
     # NULL, not "": bookings without a key stay out of the unique constraint.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
@@ -138,6 +155,44 @@ class Booking(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+
+class BookingCancellation(models.Model):
+    """One cancellation of a booking: some of its seats (partial) or all that were left.
+
+    Its ``id`` travels in its events (``booking.seats-cancelled``) and names its refund
+    request (``payment.refund-requested``'s ``refund_request_id``), so a repeat is known.
+    The refund state is kept per cancellation: a booking may have several refunds under way,
+    and the booking's ``refund_state`` sums them up.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="cancellations")
+    partial = models.BooleanField(help_text="Some seats only: the booking goes on with the others.")
+    seat_ids = models.JSONField(help_text="The seats cancelled.")
+    seats = models.JSONField(
+        default=list, help_text="The seats cancelled with their prices; empty if never held."
+    )
+    by_staff = models.BooleanField(default=False)
+    refund_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The refund policy's share at the time; empty if nothing was paid."
+    )
+    refund_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="What this cancellation refunds; empty if nothing was paid."
+    )
+    refund_state = models.CharField(max_length=16, blank=True, choices=REFUND_STATES)
+    refunded_cents = models.PositiveIntegerField(default=0, help_text="Refunded so far, as payments said.")
+    refund_ids = models.JSONField(default=list, help_text="The provider's refunds noted, once each.")
+    created_at = models.DateTimeField(default=timezone.now)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "bookings_cancellation"
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        kind = "partial" if self.partial else "full"
+        return f"{kind} cancellation of {len(self.seat_ids)} seat(s)"
 
 
 class BuyerAdmission(models.Model):

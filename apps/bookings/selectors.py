@@ -18,7 +18,7 @@ def booking_get(*, booking_id: str, user_id: str, is_staff: bool = False) -> Boo
         return None
     booking = (
         Booking.objects.prefetch_related(
-            Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets"
+            Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets", "cancellations"
         )
         .filter(pk=booking_id)
         .first()
@@ -32,7 +32,9 @@ def booking_list_for_user(*, user_id: str) -> QuerySet[Booking]:
     """The buyer's bookings, newest first."""
     return (
         Booking.objects.filter(user_id=user_id)
-        .prefetch_related(Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets")
+        .prefetch_related(
+            Prefetch("steps", queryset=BookingStep.objects.order_by("at", "id")), "tickets", "cancellations"
+        )
         .order_by("-created_at")
     )
 

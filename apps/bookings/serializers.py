@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.bookings.models import Booking, BookingStep, BookingTicket, TicketTransfer
+from apps.bookings.models import Booking, BookingCancellation, BookingStep, BookingTicket, TicketTransfer
 from apps.bookings.selectors import booking_refund_percent, refund_policy_for
 from ticketflow.values import decimal_amount
 
@@ -27,6 +27,23 @@ class BookingInput(serializers.Serializer):
     def validate_seat_ids(self, seat_ids: list[str]) -> list[str]:
         if len(set(seat_ids)) != len(seat_ids):
             raise serializers.ValidationError("Each seat may be asked for only once.")
+        return seat_ids
+
+
+class BookingCancelInput(serializers.Serializer):
+    """The optional body of a cancellation: which seats. Without ``seat_ids``, all of them."""
+
+    seat_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        allow_empty=False,
+        max_length=100,
+        help_text="Cancel only these seats of a confirmed booking (every seat it holds: the whole booking).",
+    )
+
+    def validate_seat_ids(self, seat_ids: list[str]) -> list[str]:
+        if len(set(seat_ids)) != len(seat_ids):
+            raise serializers.ValidationError("Name each seat once.")
         return seat_ids
 
 
@@ -55,6 +72,18 @@ class TicketOutput(serializers.ModelSerializer):
         fields = ("id", "seat_id", "secret", "status")
 
 
+class CancellationOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    seats = SeatOutput(many=True, read_only=True)
+
+    class Meta:
+        model = BookingCancellation
+        fields = (
+            "id", "partial", "seat_ids", "seats", "refund_percent", "refund_cents", "refund_state",
+            "refunded_cents", "created_at", "refunded_at",
+        )  # fmt: skip
+
+
 class RefundStepOutput(serializers.Serializer):
     hours_before = serializers.IntegerField()
     percent = serializers.IntegerField()
@@ -69,6 +98,7 @@ class BookingOutput(serializers.ModelSerializer):
     tickets = serializers.SerializerMethodField()
     refund_policy = serializers.SerializerMethodField()
     refund_percent_now = serializers.SerializerMethodField()
+    cancellations = CancellationOutput(many=True, read_only=True)
 
     class Meta:
         model = Booking
@@ -77,7 +107,7 @@ class BookingOutput(serializers.ModelSerializer):
             "seat_ids", "seats", "total_cents", "total", "currency", "payment_method", "paid",
             "refund_state", "failure_code", "failure_reason", "hold_expires_at", "version",
             "created_at", "updated_at", "finished_at", "timeline", "tickets",
-            "refund_cents", "refund_policy", "refund_percent_now",
+            "refund_cents", "refund_policy", "refund_percent_now", "cancellations",
         )  # fmt: skip
 
     def get_total(self, booking: Booking) -> str | None:

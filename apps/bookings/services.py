@@ -33,6 +33,7 @@ from apps.bookings.models import (
     UNPAID,
     BookableEvent,
     Booking,
+    BookingCancellation,
     BookingStatus,
     BookingStep,
     BookingTicket,
@@ -50,6 +51,7 @@ from ticketflow.messaging.schemas import (
     BookingExpired,
     BookingFailed,
     BookingInitiated,
+    BookingSeatsCancelled,
     Customer,
     EventSnapshot,
     PaymentProcessed,
@@ -70,7 +72,7 @@ from ticketflow.messaging.schemas import (
     TicketTransferRequested,
     seat_ids_of,
 )
-from ticketflow.values import decimal_amount
+from ticketflow.values import decimal_amount, is_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -516,11 +518,20 @@ def _confirm(booking: Booking) -> None:
 
 
 def _request_refund(
-    booking: Booking, reason_code: str, reason: str, *, amount_cents: int | None = None
+    booking: Booking,
+    reason_code: str,
+    reason: str,
+    *,
+    amount_cents: int | None = None,
+    refund_request_id: str | None = None,
 ) -> None:
     _emit(
         PaymentRefundRequested(
-            booking_id=str(booking.id), reason_code=reason_code, reason=reason, amount_cents=amount_cents
+            booking_id=str(booking.id),
+            reason_code=reason_code,
+            reason=reason,
+            amount_cents=amount_cents,
+            refund_request_id=refund_request_id,
         ),
         booking,
     )
@@ -710,14 +721,68 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
 
 
 def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
-    """Note the refund on the booking's timeline. Again: already noted; nothing changes."""
+    """Note the refund on the booking's timeline and on the cancellation it pays back.
+
+    A refund naming a cancellation (``refund_request_id``) adds to what that cancellation
+    got back; the booking is REFUNDED once no cancellation waits for its refund. One naming
+    none (a late payment's, or a request from before cancellations had ids) ends the
+    booking's refund. Again: the cancellation already lists this refund id, or the booking
+    is already REFUNDED; nothing changes.
+    """
     booking = _locked(payload.booking_id)
-    if booking is None or booking.refund_state == "REFUNDED":
+    if booking is None:
         return
     amount = f"{decimal_amount(payload.amount_cents)} {payload.currency}"
-    _move(
-        booking, booking.status, step="payment.refunded", detail=f"refunded {amount}", refund_state="REFUNDED"
+    cancellation = _locked_cancellation(booking, payload.refund_request_id)
+    if cancellation is None:
+        if booking.refund_state == "REFUNDED":
+            return
+        _move(
+            booking,
+            booking.status,
+            step="payment.refunded",
+            detail=f"refunded {amount}",
+            refund_state="REFUNDED",
+        )
+        return
+    if payload.refund_id in cancellation.refund_ids:
+        return
+    refunded = cancellation.refunded_cents + payload.amount_cents
+    done = refunded >= (cancellation.refund_cents or 0)
+    now = timezone.now()
+    BookingCancellation.objects.filter(pk=cancellation.pk).update(
+        refunded_cents=refunded,
+        refund_ids=[*cancellation.refund_ids, payload.refund_id],
+        refund_state="REFUNDED" if done else cancellation.refund_state,
+        refunded_at=now if done else None,
     )
+    detail = f"refunded {amount}"
+    if cancellation.partial:
+        count = len(cancellation.seat_ids)
+        detail += f" for the {count} cancelled seat{'s' * (count != 1)}"
+    _move(
+        booking, booking.status, step="payment.refunded", detail=detail, refund_state=_refund_state(booking)
+    )
+
+
+def _locked_cancellation(booking: Booking, refund_request_id: str | None) -> BookingCancellation | None:
+    """The booking's cancellation a refund names, locked; None when it names none of them."""
+    if not refund_request_id or not is_uuid(refund_request_id):
+        return None
+    return (
+        BookingCancellation.objects.select_for_update().filter(pk=refund_request_id, booking=booking).first()
+    )
+
+
+def _refund_state(booking: Booking) -> str:
+    """The booking's refund state from its cancellations': REQUESTED while one waits, else REFUNDED.
+
+    Blank when none of them asked for a refund.
+    """
+    states = set(BookingCancellation.objects.filter(booking=booking).values_list("refund_state", flat=True))
+    if "REQUESTED" in states:
+        return "REQUESTED"
+    return "REFUNDED" if "REFUNDED" in states else ""
 
 
 # --- tickets (issued, revoked and scanned by checkin) ---------------------------------------------
@@ -826,10 +891,19 @@ def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
 # --- the buyer cancels ------------------------------------------------------------------------------
 
 
-def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> Booking:
-    """Cancel a booking that has not ended yet, freeing its seats and refunding a payment.
+def booking_cancel(
+    *, booking_id: str, user_id: str, is_staff: bool = False, seat_ids: Sequence[str] | None = None
+) -> Booking:
+    """Cancel a booking, or some of its seats, freeing them and refunding the policy's share.
 
-    Only its buyer (or staff) may, and only before the event starts.
+    Only its buyer (or staff) may, and only before the event starts. Without ``seat_ids``,
+    or naming every seat the booking still holds, the whole booking is cancelled
+    (CANCELLED). A proper subset of a CONFIRMED booking's seats cancels those seats only:
+    the booking stays CONFIRMED with the others (:func:`_cancel_seats`). Raises
+    :class:`InvalidInput` for an empty list, a seat twice, seats the booking never had
+    (``unknown_seats``) or already cancelled (``seats_already_cancelled``), and
+    :class:`Conflict` (``partial_cancel_not_allowed``) for some seats of a booking that is
+    not confirmed.
     """
     with db.atomic(_db()):
         booking = _locked_own(booking_id, user_id, is_staff=is_staff)
@@ -842,52 +916,197 @@ def booking_cancel(*, booking_id: str, user_id: str, is_staff: bool = False) -> 
             raise Conflict(
                 "The event has already started; bookings can no longer be cancelled.", code="too_late"
             )
-        was_confirmed = booking.status == BookingStatus.CONFIRMED
-        amount = None
-        detail = (
-            "cancelled by staff"
-            if is_staff and str(booking.user_id) != str(user_id)
-            else "cancelled by the buyer"
-        )
-        if booking.paid:
-            percent = booking_refund_percent(booking=booking)
-            amount = refund_cents(amount_cents=booking.total_cents or 0, percent=percent)
-            refund_words = (
-                f"refunding {percent}%, {decimal_amount(amount)} {booking.currency}"
-                if amount
-                else "no refund under the event's refund policy"
-            )
-            detail = f"{detail}; {refund_words}"
-        refund_due = bool(amount)
-        _move(
-            booking,
-            BookingStatus.CANCELLED,
-            step="booking.cancelled",
-            detail=detail,
-            refund_state="REQUESTED" if refund_due else "",
-            refund_cents=amount,
-        )
-        _emit(
-            BookingCancelled(
-                **_facts(booking),
-                seat_ids=booking.seat_ids,
-                was_confirmed=was_confirmed,
-                refund_due=refund_due,
-                reason="cancelled at the buyer's request",
-                refund_cents=amount,
-            ),
-            booking,
-        )
-        if refund_due:
-            _request_refund(booking, "booking_cancelled", "The booking was cancelled.", amount_cents=amount)
-        # Offers of its tickets end with it: their links then say so (409 transfer_cancelled).
-        TicketTransfer.objects.filter(booking=booking, status=TicketTransfer.Status.PENDING).update(
-            status=TicketTransfer.Status.CANCELLED,
-            reason="The booking was cancelled.",
-            version=F("version") + 1,
-            updated_at=timezone.now(),
-        )
+        by_staff = is_staff and str(booking.user_id) != str(user_id)
+        if seat_ids is not None:
+            chosen = _seats_to_cancel(booking, seat_ids)
+            if set(chosen) != {str(seat_id) for seat_id in booking.seat_ids}:
+                _cancel_seats(booking, chosen, by_staff=by_staff)
+                return booking
+        _cancel_all(booking, by_staff=by_staff)
     return booking
+
+
+def _cancel_all(booking: Booking, *, by_staff: bool) -> None:
+    """CANCELLED: free every seat the booking holds and refund the policy's share of its total."""
+    was_confirmed = booking.status == BookingStatus.CONFIRMED
+    amount = percent = None
+    detail = "cancelled by staff" if by_staff else "cancelled by the buyer"
+    if booking.paid:
+        percent = booking_refund_percent(booking=booking)
+        amount = refund_cents(amount_cents=booking.total_cents or 0, percent=percent)
+        refund_words = (
+            f"refunding {percent}%, {decimal_amount(amount)} {booking.currency}"
+            if amount
+            else "no refund under the event's refund policy"
+        )
+        detail = f"{detail}; {refund_words}"
+    refund_due = bool(amount)
+    cancellation = BookingCancellation.objects.create(
+        booking=booking,
+        partial=False,
+        seat_ids=list(booking.seat_ids),
+        seats=list(booking.seats),
+        by_staff=by_staff,
+        refund_percent=percent,
+        refund_cents=amount,
+        refund_state="REQUESTED" if refund_due else "",
+    )
+    earlier = booking.refund_cents
+    _move(
+        booking,
+        BookingStatus.CANCELLED,
+        step="booking.cancelled",
+        detail=detail,
+        refund_state=_refund_state(booking),
+        refund_cents=amount if earlier is None else earlier + (amount or 0),
+    )
+    _emit(
+        BookingCancelled(
+            **_facts(booking),
+            seat_ids=booking.seat_ids,
+            was_confirmed=was_confirmed,
+            refund_due=refund_due,
+            reason="cancelled at the buyer's request",
+            refund_cents=amount,
+        ),
+        booking,
+    )
+    if refund_due:
+        _request_refund(
+            booking,
+            "booking_cancelled",
+            "The booking was cancelled.",
+            amount_cents=amount,
+            refund_request_id=str(cancellation.id),
+        )
+    # Offers of its tickets end with it: their links then say so (409 transfer_cancelled).
+    _withdraw_transfers(booking, reason="The booking was cancelled.")
+
+
+def _seats_to_cancel(booking: Booking, seat_ids: Sequence[str]) -> list[str]:
+    """``seat_ids``, checked against the seats ``booking`` holds, in the booking's order."""
+    wanted = [str(seat_id) for seat_id in seat_ids]
+    asked = set(wanted)
+    if not wanted or len(asked) != len(wanted):
+        raise InvalidInput(
+            "Name each seat to cancel once.", details={"fields": {"seat_ids": ["one or more, no repeats"]}}
+        )
+    held = [str(seat_id) for seat_id in booking.seat_ids]
+    cancelled = {
+        str(seat_id)
+        for ids in BookingCancellation.objects.filter(booking=booking).values_list("seat_ids", flat=True)
+        for seat_id in ids
+    }
+    gone = sorted(asked & cancelled)
+    if gone:
+        raise InvalidInput(
+            "Some of these seats were already cancelled.",
+            code="seats_already_cancelled",
+            details={"fields": {"seat_ids": ["already cancelled"]}, "cancelled_seat_ids": gone},
+        )
+    unknown = sorted(asked - set(held))
+    if unknown:
+        raise InvalidInput(
+            "Some of these seats are not seats of this booking.",
+            code="unknown_seats",
+            details={"fields": {"seat_ids": ["not seats of this booking"]}, "unknown_seat_ids": unknown},
+        )
+    return [seat_id for seat_id in held if seat_id in asked]
+
+
+def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> None:
+    """Cancel some seats of a CONFIRMED booking, which keeps the others.
+
+    The seats leave ``seat_ids``, ``seats`` and ``total_cents``; the refund policy's share
+    of their prices (now) is added to ``refund_cents`` and asked of payments with this
+    cancellation's id. ``booking.seats-cancelled`` has inventory free them and checkin revoke
+    their tickets; pending transfer offers of those tickets are withdrawn.
+    """
+    if booking.status != BookingStatus.CONFIRMED:
+        raise Conflict(
+            f"This booking is {booking.get_status_display().lower()}; only a confirmed booking's seats "
+            "can be cancelled one by one. Cancel the whole booking instead.",
+            code="partial_cancel_not_allowed",
+        )
+    chosen = set(seat_ids)
+    cancelled = [seat for seat in booking.seats if seat["seat_id"] in chosen]
+    kept = [seat for seat in booking.seats if seat["seat_id"] not in chosen]
+    price = sum(seat["price_cents"] for seat in cancelled)
+    percent = booking_refund_percent(booking=booking) if booking.paid else 0
+    amount = refund_cents(amount_cents=price, percent=percent)
+    cancellation = BookingCancellation.objects.create(
+        booking=booking,
+        partial=True,
+        seat_ids=seat_ids,
+        seats=cancelled,
+        by_staff=by_staff,
+        refund_percent=percent if booking.paid else None,
+        refund_cents=amount if booking.paid else None,
+        refund_state="REQUESTED" if amount else "",
+    )
+    count, held = len(cancelled), len(booking.seats)
+    labels = "; ".join(_seat_label(booking, seat["seat_id"]) for seat in cancelled)
+    detail = f"cancelled {count} of {held} seats ({labels}) {'by staff' if by_staff else 'by the buyer'}"
+    if booking.paid:
+        detail += (
+            f"; refunding {percent}%, {decimal_amount(amount)} {booking.currency}"
+            if amount
+            else "; no refund under the event's refund policy"
+        )
+    facts = _facts(booking)
+    _move(
+        booking,
+        booking.status,
+        step="booking.seats-cancelled",
+        detail=detail,
+        seat_ids=[seat_id for seat_id in booking.seat_ids if str(seat_id) not in chosen],
+        seats=kept,
+        total_cents=(booking.total_cents or 0) - price,
+        refund_cents=(booking.refund_cents or 0) + amount if booking.paid else booking.refund_cents,
+        refund_state=_refund_state(booking),
+    )
+    _emit(
+        BookingSeatsCancelled(
+            **facts,
+            cancellation_id=str(cancellation.id),
+            seat_ids=seat_ids,
+            seats=[SeatLabel(**seat) for seat in cancelled],
+            refund_percent=percent,
+            refund_cents=amount,
+            currency=booking.currency,
+        ),
+        booking,
+    )
+    if amount:
+        _request_refund(
+            booking,
+            "seats_cancelled",
+            f"{count} seat{'s' * (count != 1)} of the booking {'were' if count != 1 else 'was'} cancelled.",
+            amount_cents=amount,
+            refund_request_id=str(cancellation.id),
+        )
+    tickets = {
+        str(pk)
+        for pk in BookingTicket.objects.filter(booking=booking, seat_id__in=chosen).values_list(
+            "id", flat=True
+        )
+    }
+    _withdraw_transfers(booking, reason="Those seats were cancelled.", ticket_ids=tickets)
+    db.on_commit(lambda: metrics.seats_cancelled(count), using=_db())
+
+
+def _withdraw_transfers(booking: Booking, *, reason: str, ticket_ids: set[str] | None = None) -> None:
+    """End the booking's PENDING transfer offers (those offering any of ``ticket_ids``, if given)."""
+    pending = TicketTransfer.objects.filter(booking=booking, status=TicketTransfer.Status.PENDING)
+    if ticket_ids is not None:
+        offers = pending.values_list("id", "ticket_ids")
+        pending = pending.filter(pk__in=[pk for pk, offered in offers if ticket_ids & set(offered)])
+    pending.update(
+        status=TicketTransfer.Status.CANCELLED,
+        reason=reason,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
 
 
 # --- holds that run out ------------------------------------------------------------------------------

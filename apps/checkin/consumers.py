@@ -8,6 +8,7 @@ from ticketflow.messaging.handlers import handles
 from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingConfirmed,
+    BookingSeatsCancelled,
     PaymentRefunded,
     TicketTransferAccepted,
 )
@@ -33,12 +34,28 @@ def on_booking_cancelled(event: Envelope[BookingCancelled]) -> None:
     services.tickets_revoke(booking_id=event.payload.booking_id, reason_code="booking_cancelled")
 
 
+@handles(Topic.BOOKING_SEATS_CANCELLED)
+def on_booking_seats_cancelled(event: Envelope[BookingSeatsCancelled]) -> None:
+    """Revoke the tickets of the cancelled seats only; the booking's other tickets stay valid.
+
+    A second delivery finds nothing left to revoke and announces nothing.
+    """
+    payload = event.payload
+    services.tickets_revoke_seats(
+        booking_id=payload.booking_id, seat_ids=payload.seat_ids, reason_code="seats_cancelled"
+    )
+
+
 @handles(Topic.PAYMENT_REFUNDED)
 def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
     """Revoke the tickets of a refunded booking (a cancellation's refund finds them revoked).
 
+    The refund of a partial cancellation (``seats_cancelled``) revokes nothing more: its
+    seats' tickets were revoked on ``booking.seats-cancelled`` and the others stay valid.
     A second delivery finds nothing left to revoke and announces nothing.
     """
+    if event.payload.reason_code == "seats_cancelled":
+        return
     services.tickets_revoke(booking_id=event.payload.booking_id, reason_code="payment_refunded")
 
 

@@ -165,6 +165,29 @@ class WithdrawnBooking(models.Model):
         return f"{self.booking_id} ({self.reason_code})"
 
 
+class WithdrawnSeat(models.Model):
+    """A seat cancelled from a booking that goes on, remembered like :class:`WithdrawnBooking`.
+
+    A partial cancellation (``booking.seats-cancelled``) may be applied before the booking's
+    ``booking.confirmed``; that late confirmation then issues no ticket for this seat.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking_id = models.UUIDField()
+    seat_id = models.CharField(max_length=64)
+    reason_code = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "checkin_withdrawn_seat"
+        constraints = (
+            models.UniqueConstraint(fields=("booking_id", "seat_id"), name="checkin_withdrawn_seat_once"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.booking_id} {self.seat_id} ({self.reason_code})"
+
+
 class TicketTransfer(models.Model):
     """Checkin's answer to one accepted transfer, so a second delivery answers nothing new."""
 

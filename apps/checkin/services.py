@@ -34,6 +34,7 @@ from apps.checkin.models import (
     TicketStatus,
     TicketTransfer,
     WithdrawnBooking,
+    WithdrawnSeat,
 )
 from ticketflow import db
 from ticketflow.errors import Conflict, NotFound
@@ -95,7 +96,8 @@ def tickets_issue(*, payload: BookingConfirmed) -> list[Ticket]:
     """Issue one signed ticket per seat of a confirmed booking and announce them.
 
     Returns the booking's tickets. A booking that already has tickets gets nothing new and
-    nothing is announced again; a booking already cancelled or refunded gets none.
+    nothing is announced again; a booking already cancelled or refunded gets none, and seats
+    already cancelled from it (a partial cancellation that overtook this event) get none.
     """
     with db.atomic(_db()):
         existing = list(Ticket.objects.filter(booking_id=payload.booking_id))
@@ -104,6 +106,10 @@ def tickets_issue(*, payload: BookingConfirmed) -> list[Ticket]:
         if WithdrawnBooking.objects.filter(pk=payload.booking_id).exists():
             logger.info("booking %s was withdrawn before its confirmation arrived", payload.booking_id)
             return []
+        withdrawn = set(
+            WithdrawnSeat.objects.filter(booking_id=payload.booking_id).values_list("seat_id", flat=True)
+        )
+        seats = [seat for seat in payload.seats if seat.seat_id not in withdrawn]
         event = _checkin_event_ensure(
             event_id=payload.event_id,
             name=payload.event_name,
@@ -111,7 +117,7 @@ def tickets_issue(*, payload: BookingConfirmed) -> list[Ticket]:
             starts_at=payload.event_starts_at,
         )
         tickets = []
-        for seat in payload.seats:
+        for seat in seats:
             ticket = Ticket(
                 event=event,
                 booking_id=payload.booking_id,
@@ -127,7 +133,11 @@ def tickets_issue(*, payload: BookingConfirmed) -> list[Ticket]:
         Ticket.objects.bulk_create(tickets)
         emit(
             TicketsIssued(
-                **payload.model_dump(include=set(TicketsIssued.model_fields) - {"tickets"}),
+                **payload.model_dump(
+                    include=set(TicketsIssued.model_fields) - {"tickets", "seats", "total_cents"}
+                ),
+                seats=seats,
+                total_cents=payload.total_cents if not withdrawn else sum(seat.price_cents for seat in seats),
                 tickets=[
                     IssuedTicket(ticket_id=str(t.id), seat_id=t.seat_id, secret=t.secret) for t in tickets
                 ],
@@ -154,25 +164,56 @@ def tickets_revoke(*, booking_id: str, reason_code: str) -> int:
             .exclude(status=TicketStatus.REVOKED)
             .order_by("pk")
         )
-        if not tickets:
-            return 0
-        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
-            status=TicketStatus.REVOKED,
-            revoked_reason=reason_code,
-            updated_at=timezone.now(),
-            version=F("version") + 1,
-        )
-        emit(
-            TicketsRevoked(
-                booking_id=booking_id,
-                event_id=str(tickets[0].event_id),
-                ticket_ids=[str(t.pk) for t in tickets],
-                reason_code=reason_code,
-            ),
-            aggregate_id=booking_id,
-            using=_db(),
-        )
+        if tickets:
+            _revoke(booking_id, tickets, reason_code=reason_code)
     return len(tickets)
+
+
+def tickets_revoke_seats(*, booking_id: str, seat_ids: Sequence[str], reason_code: str) -> int:
+    """Revoke the tickets of some seats of a booking that goes on; returns how many.
+
+    Every ticket of those seats that is not revoked yet is: the buyer's, and a transfer
+    recipient's. The seats are remembered, so a confirmation that arrives later issues no
+    ticket for them (the booking's other tickets are untouched). Again: nothing is left to
+    revoke, nothing is announced.
+    """
+    with db.atomic(_db()):
+        WithdrawnSeat.objects.bulk_create(
+            [
+                WithdrawnSeat(booking_id=booking_id, seat_id=seat_id, reason_code=reason_code)
+                for seat_id in seat_ids
+            ],
+            ignore_conflicts=True,
+        )
+        tickets = list(
+            Ticket.objects.select_for_update()
+            .filter(booking_id=booking_id, seat_id__in=list(seat_ids))
+            .exclude(status=TicketStatus.REVOKED)
+            .order_by("pk")
+        )
+        if tickets:
+            _revoke(booking_id, tickets, reason_code=reason_code)
+    return len(tickets)
+
+
+def _revoke(booking_id: str, tickets: list[Ticket], *, reason_code: str) -> None:
+    """Revoke ``tickets`` (locked, none revoked yet) of one booking and announce it."""
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+        status=TicketStatus.REVOKED,
+        revoked_reason=reason_code,
+        updated_at=timezone.now(),
+        version=F("version") + 1,
+    )
+    emit(
+        TicketsRevoked(
+            booking_id=booking_id,
+            event_id=str(tickets[0].event_id),
+            ticket_ids=[str(t.pk) for t in tickets],
+            reason_code=reason_code,
+        ),
+        aggregate_id=booking_id,
+        using=_db(),
+    )
 
 
 # --- transfers ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from ticketflow.messaging.handlers import event_scope, handles, handles_many
 from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingInitiated,
+    BookingSeatsCancelled,
     EventCreated,
     EventUpdated,
     SeatsConfirm,
@@ -97,3 +98,12 @@ def on_seats_release(event: Envelope[SeatsRelease]) -> None:
 def on_booking_cancelled(event: Envelope[BookingCancelled]) -> None:
     """Free every seat of the cancelled booking. Again: nothing is left to free."""
     services.booking_seats_cancel(booking_id=event.payload.booking_id, event_id=event.payload.event_id)
+
+
+@handles(Topic.BOOKING_SEATS_CANCELLED)
+def on_booking_seats_cancelled(event: Envelope[BookingSeatsCancelled]) -> None:
+    """Free the seats a partial cancellation gave back. Again: they are no longer the booking's."""
+    payload = event.payload
+    services.booking_seats_cancel_some(
+        booking_id=payload.booking_id, event_id=payload.event_id, seat_ids=payload.seat_ids
+    )

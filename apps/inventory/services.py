@@ -559,3 +559,39 @@ def seat_holds_release_lapsed(
             )
         db.on_commit(lambda: metrics.seats_swept(released), using=_db())
     return released
+
+
+class SeatsNotConfirmedYet(RuntimeError):
+    """Some seats of a partial cancellation are still only held: their ``seats.confirm`` is behind.
+
+    Not permanent: the kernel retries the event (and dead-letters it for ``replay`` past the
+    retry budget), by when the confirmation has sold the seats.
+    """
+
+
+def booking_seats_cancel_some(*, booking_id: str, event_id: str, seat_ids: Sequence[str]) -> int:
+    """Give back the seats a partial cancellation names (to the waiting list first); returns how many.
+
+    The booking goes on with its other seats, so no :class:`CancelledBooking` is recorded.
+    Only seats still sold to the booking are freed: a second delivery, or a seat sold again
+    since, changes nothing. A cancellation can overtake the ``seats.confirm`` that sells the
+    seats (they travel on different topics); while a seat is still held for the booking,
+    :class:`SeatsNotConfirmedYet` is raised, so that the confirmation, which expects every
+    seat of its hold, is applied first.
+    """
+    with db.atomic(_db()):
+        seats = list(
+            Seat.objects.select_for_update()
+            .filter(event_id=event_id, id__in=seat_ids, booking_id=booking_id)
+            .order_by("id")
+        )
+        if any(seat.status == SeatStatus.LOCKED for seat in seats):
+            raise SeatsNotConfirmedYet(f"booking {booking_id}'s seats are not confirmed yet; retry later")
+        sold = [str(seat.id) for seat in seats if seat.status == SeatStatus.RESERVED]
+        freed = _free(Seat.objects.filter(id__in=sold, booking_id=booking_id, status=SeatStatus.RESERVED))
+        _forget(event_id=event_id, booking_id=booking_id, seat_ids=sold)
+        if freed:
+            waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=sold)
+    if freed:
+        logger.info("freed %d seats of booking %s (partial cancellation)", freed, booking_id)
+    return freed

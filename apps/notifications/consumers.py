@@ -18,6 +18,7 @@ from ticketflow.messaging.schemas import (
     BookingExpired,
     BookingFacts,
     BookingFailed,
+    BookingSeatsCancelled,
     PaymentRefunded,
     SignUpAttempted,
     TicketsIssued,
@@ -104,6 +105,15 @@ def on_booking_cancelled(event: Envelope[BookingCancelled]) -> None:
     _record_booking_email(NotificationKind.BOOKING_CANCELLED, event)
 
 
+@handles(Topic.BOOKING_SEATS_CANCELLED)
+def on_booking_seats_cancelled(event: Envelope[BookingSeatsCancelled]) -> None:
+    """Owe the buyer word of the seats they cancelled, that the rest stands, and the refund.
+
+    A second delivery of the same event records nothing and sends nothing.
+    """
+    _record_booking_email(NotificationKind.SEATS_CANCELLED, event)
+
+
 @handles(Topic.BOOKING_EXPIRED)
 def on_booking_expired(event: Envelope[BookingExpired]) -> None:
     """Owe the buyer word that their seat hold expired unpaid, and a way to try again.
@@ -118,7 +128,7 @@ def on_payment_refunded(event: Envelope[PaymentRefunded]) -> None:
     """Owe the buyer an explanation when a payment that arrived too late was refunded.
 
     Only ``reason_code == "late_payment"`` earns an email: a cancellation's refund is
-    already announced by the booking-cancelled email. A second delivery of the same event
+    already announced by the booking-cancelled (or seats-cancelled) email. A second delivery of the same event
     records nothing and sends nothing.
     """
     payload = event.payload

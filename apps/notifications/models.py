@@ -21,6 +21,7 @@ class NotificationKind(models.TextChoices):
     BOOKING_FAILED = "booking_failed", "Booking failed"
     BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
     BOOKING_EXPIRED = "booking_expired", "Booking expired"
+    SEATS_CANCELLED = "seats_cancelled", "Seats cancelled"
     LATE_PAYMENT_REFUND = "late_payment_refund", "Late payment refunded"
     TRANSFER_OFFERED = "transfer_offered", "Tickets offered to you"
     TRANSFER_RECEIVED = "transfer_received", "Transferred tickets"

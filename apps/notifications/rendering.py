@@ -209,6 +209,25 @@ def _booking_cancelled(context: Mapping[str, Any]) -> Presentation:
     }
 
 
+def _seats_cancelled(context: Mapping[str, Any]) -> Presentation:
+    currency = context["currency"]
+    seats = [
+        {
+            "label": f"{seat['section']}, row {seat['row']}, seat {seat['number']}",
+            "price": format_money(seat["price_cents"], currency),
+        }
+        for seat in context["seats"]
+    ]
+    return {
+        **_booking(context),
+        "seat_count": len(seats),
+        "seats": seats,
+        "paid": any(seat["price_cents"] for seat in context["seats"]),
+        "refund_percent": context["refund_percent"],
+        "refund": format_money(context["refund_cents"], currency) if context["refund_cents"] else "",
+    }
+
+
 def _booking_expired(context: Mapping[str, Any]) -> Presentation:
     return {**_booking(context), "seat_count": len(context["seat_ids"])}
 
@@ -271,6 +290,7 @@ _PRESENTERS: dict[str, Callable[[Mapping[str, Any]], Presentation]] = {
     NotificationKind.BOOKING_FAILED: _booking_failed,
     NotificationKind.BOOKING_CANCELLED: _booking_cancelled,
     NotificationKind.BOOKING_EXPIRED: _booking_expired,
+    NotificationKind.SEATS_CANCELLED: _seats_cancelled,
     NotificationKind.LATE_PAYMENT_REFUND: _late_payment_refund,
     NotificationKind.TRANSFER_OFFERED: _transfer_offered,
     NotificationKind.TRANSFER_RECEIVED: _transfer_received,

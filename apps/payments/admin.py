@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.payments.models import Payment, StripeWebhookEvent
+from apps.payments.models import Payment, Refund, StripeWebhookEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -32,6 +32,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         "attempt",
         "status",
         "amount_cents",
+        "refunded_cents",
         "currency",
         "provider",
         "customer_email",
@@ -40,6 +41,23 @@ class PaymentAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "provider")
     search_fields = ("=booking_id", "customer_email", "=provider_reference")
+    ordering = ("-created_at",)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Each refund made, by booking and request: which cancellation got how much back."""
+
+    list_display = (
+        "booking_id",
+        "request_id",
+        "amount_cents",
+        "reason_code",
+        "provider_refund_id",
+        "created_at",
+    )
+    list_filter = ("reason_code",)
+    search_fields = ("=booking_id", "=request_id", "=provider_refund_id")
     ordering = ("-created_at",)
 
 

@@ -84,6 +84,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
             "refund_id",
             "refund_reason_code",
             "refunded_at",
+            "refunded_cents",
             "created_at",
             "updated_at",
             "completed_at",

@@ -72,12 +72,15 @@ def on_booking_cancelled(event: Envelope[BookingCancelled]) -> None:
 
 @handles(Topic.PAYMENT_REFUND_REQUESTED)
 def on_payment_refund_requested(event: Envelope[PaymentRefundRequested]) -> None:
-    """Refund the booking's succeeded payment and announce ``payment.refunded``.
+    """Refund the booking's succeeded payment for this request and announce ``payment.refunded``.
 
-    Second delivery: the same event is dropped by the inbox; another request for the same
-    booking finds the payment REFUNDED and does nothing (logged), as does a request for a
-    booking with no succeeded payment. A refund the provider refuses for good (e.g. already
-    refunded in Stripe's dashboard) is a permanent failure.
+    Second delivery: the same event is dropped by the inbox; were it to get through (a
+    replay), the payment already has its refund for this ``refund_request_id`` and nothing
+    more is refunded (logged), as for a booking with no succeeded payment. A provider that
+    cannot be reached fails the handler, so the kernel retries the event and, past its
+    budget, dead-letters it for ``replay``: the refund is late, never lost. A refund the
+    provider refuses for good (e.g. already refunded in Stripe's dashboard) is a permanent
+    failure.
     """
     payload = event.payload
     try:
@@ -86,6 +89,7 @@ def on_payment_refund_requested(event: Envelope[PaymentRefundRequested]) -> None
             reason_code=payload.reason_code,
             reason=payload.reason,
             amount_cents=payload.amount_cents,
+            refund_request_id=payload.refund_request_id,
         )
     except ProviderRejected as error:
         raise PermanentFailure(str(error)) from error

@@ -26,6 +26,13 @@ _submit_failures = Counter(
     "Charges whose sending to the provider failed after they were recorded; reconciliation sends them again.",
 )
 
+_refunds = Counter(
+    "ticketflow_payments_refunds_total",
+    "Refunds made through the provider, by reason: booking_cancelled, seats_cancelled (a partial "
+    "cancellation), late_payment.",
+    ["reason"],
+)
+
 
 def webhook(event_type: str, outcome: str) -> None:
     _webhooks.labels(event_type, outcome).inc()
@@ -41,3 +48,7 @@ def cancelled(reason: str) -> None:
 
 def submit_failed() -> None:
     _submit_failures.inc()
+
+
+def refunded(reason: str) -> None:
+    _refunds.labels(reason).inc()

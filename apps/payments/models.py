@@ -14,12 +14,23 @@ from django.utils import timezone
 
 
 class PaymentStatus(models.TextChoices):
-    """Where an attempt stands; the two final outcomes are the values ``payment.processed`` carries."""
+    """Where an attempt stands; the two final outcomes are the values ``payment.processed`` carries.
+
+    After a success: PARTIALLY_REFUNDED once seats of its booking were cancelled and refunded
+    while the booking goes on; REFUNDED once the booking's refund is made (a cancellation of
+    what was left, whatever share its refund policy gave back, or a late payment), or every
+    cent was refunded. ``refunded_cents`` says how much went back.
+    """
 
     PENDING = "PENDING", "Pending (the customer or the bank still has to act)"
     SUCCEEDED = "SUCCEEDED", "Succeeded"
     FAILED = "FAILED", "Failed"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED", "Partially refunded"
     REFUNDED = "REFUNDED", "Refunded"
+
+
+REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+"""Payments holding money that may still be refunded."""
 
 
 class Payment(models.Model):
@@ -60,15 +71,20 @@ class Payment(models.Model):
         help_text="Where a redirect_to_url action sends the customer.",
     )
     idempotency_key = models.CharField(max_length=255)
-    status = models.CharField(max_length=16, choices=PaymentStatus.choices)
+    status = models.CharField(max_length=24, choices=PaymentStatus.choices)
     failure_code = models.CharField(max_length=64, blank=True, default="")
     failure_message = models.TextField(blank=True, default="")
     decline_code = models.CharField(
         max_length=64, blank=True, default="", help_text="The issuer's raw decline code (staff only)."
     )
-    refund_id = models.CharField(max_length=255, blank=True, default="")
+    refund_id = models.CharField(
+        max_length=255, blank=True, default="", help_text="The provider's latest refund of this payment."
+    )
     refund_reason_code = models.CharField(max_length=32, blank=True, default="")
     refunded_at = models.DateTimeField(null=True, blank=True)
+    refunded_cents = models.PositiveBigIntegerField(
+        default=0, help_text="Refunded so far, in all (never more than amount_cents)."
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -98,6 +114,38 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_id}#{self.attempt} {self.status}"
+
+
+class Refund(models.Model):
+    """One refund of one payment, made for one refund request: a request is refunded once.
+
+    ``request_id`` is the ``refund_request_id`` of ``payment.refund-requested`` (a booking's
+    cancellation), or blank for a request that names none (the booking's one refund, as
+    before requests had ids). The provider's idempotency key derives from the same pair, so
+    a redelivered request, or a rolled-back transaction retried, refunds nothing more. Refers
+    to its payment by id: the documents alias runs on MongoDB, where nothing joins.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment_id = models.UUIDField()
+    booking_id = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    amount_cents = models.PositiveBigIntegerField()
+    reason_code = models.CharField(max_length=32)
+    provider_refund_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("created_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("payment_id", "request_id"), name="payments_refund_once_per_request"
+            ),
+        )
+        indexes = (models.Index(fields=("booking_id",), name="payments_refund_booking_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.provider_refund_id} of {self.payment_id}: {self.amount_cents}"
 
 
 class StripeWebhookEvent(models.Model):

@@ -27,7 +27,7 @@ from apps.payments.exceptions import (
     ProviderUnavailable,
     WebhooksDisabled,
 )
-from apps.payments.models import Payment, PaymentStatus, StripeWebhookEvent
+from apps.payments.models import REFUNDABLE, Payment, PaymentStatus, Refund, StripeWebhookEvent
 from apps.payments.providers import ChargeResult, ChargeStatus, get_provider
 from apps.payments.providers.stripe_provider import (
     StripeEvent,
@@ -113,7 +113,7 @@ def payment_charge(
                 existing.status,
             )
             return existing
-        paid = payments.filter(booking_id=booking_id, status=PaymentStatus.SUCCEEDED).first()
+        paid = payments.filter(booking_id=booking_id, status__in=REFUNDABLE).first()
         if paid is not None:
             raise PaymentAlreadySucceeded(
                 f"booking {booking_id} was already paid by attempt {paid.attempt} (payment {paid.id}); "
@@ -495,40 +495,86 @@ def _reconcile_one(payment: Payment, *, abandon_before: datetime, resubmit_befor
     return "still_pending"
 
 
-def payment_refund(
-    *, booking_id: str, reason_code: RefundReason, reason: str, amount_cents: int | None = None
-) -> list[Payment]:
-    """Refund the booking's succeeded payment once and announce ``payment.refunded``.
+def refund_idempotency_key(*, payment: Payment, request_id: str) -> str:
+    """The provider idempotency key of one refund request of one payment.
 
-    A booking normally has at most one succeeded payment; should several attempts have
-    succeeded, each is refunded, since the request names only the booking. Each refund goes
-    through the provider that took the charge, with an idempotency key per payment, so a
-    rolled-back transaction retried refunds once. ``amount_cents`` (the refund policy's share)
-    caps what is refunded in all; None refunds everything. Returns the payments refunded now:
-    none when nothing succeeded or everything is refunded already (logged).
+    A request without an id keeps the key of the one refund a payment had before requests
+    were named, so a request in flight across an upgrade is still refunded once.
+    """
+    return f"{payment.idempotency_key}-refund" + (f"-{request_id}" if request_id else "")
+
+
+def payment_refund(
+    *,
+    booking_id: str,
+    reason_code: RefundReason,
+    reason: str,
+    amount_cents: int | None = None,
+    refund_request_id: str | None = None,
+) -> list[Payment]:
+    """Refund the booking's succeeded payment for one request, once, and announce ``payment.refunded``.
+
+    ``amount_cents`` (the refund policy's share) caps what this request refunds in all;
+    None refunds everything still held. No payment is ever refunded more than was paid: each
+    gives at most what it still holds. A booking normally has one succeeded payment; should
+    several attempts have succeeded, they are refunded in turn, since the request names only
+    the booking.
+
+    Each refund is recorded as a :class:`Refund` of its payment for ``refund_request_id``,
+    and goes through the provider that took the charge with an idempotency key per payment
+    and request, so a redelivered request, or a rolled-back transaction retried, refunds
+    nothing more. A payment becomes PARTIALLY_REFUNDED for a partial cancellation's request
+    (``seats_cancelled``) that leaves money on it, REFUNDED otherwise. Returns the payments
+    refunded now: none when nothing succeeded or this request was refunded already (logged).
+    Raises ``ProviderUnavailable`` (the kernel retries the event) and ``ProviderRejected``.
     """
     alias = _alias()
     payments = Payment.objects.using(alias)
+    refunds = Refund.objects.using(alias)
+    request_id = refund_request_id or ""
     refunded: list[Payment] = []
     with db.atomic(alias):
-        left = amount_cents
-        for payment in list(payments.filter(booking_id=booking_id, status=PaymentStatus.SUCCEEDED)):
-            amount = payment.amount_cents if left is None else min(left, payment.amount_cents)
+        held = list(payments.filter(booking_id=booking_id, status__in=REFUNDABLE).order_by("attempt"))
+        done = {
+            refund.payment_id: refund.amount_cents
+            for refund in refunds.filter(payment_id__in=[p.pk for p in held], request_id=request_id)
+        }
+        left = None if amount_cents is None else amount_cents - sum(done.values())
+        for payment in held:
+            if payment.pk in done:
+                continue
+            still_held = payment.amount_cents - payment.refunded_cents
+            amount = still_held if left is None else min(left, still_held)
+            if amount <= 0:
+                continue
             if left is not None:
                 left -= amount
-            if not amount:
-                continue
             refund = get_provider(payment.provider).refund(
-                idempotency_key=f"{payment.idempotency_key}-refund",
+                idempotency_key=refund_idempotency_key(payment=payment, request_id=request_id),
                 reference=payment.provider_reference,
                 amount_cents=amount,
-                metadata={"booking_id": booking_id, "reason_code": reason_code, "reason": reason[:500]},
+                metadata={
+                    "booking_id": booking_id,
+                    "reason_code": reason_code,
+                    "reason": reason[:500],
+                    "refund_request_id": request_id,
+                },
             )
+            if refund.amount_cents is not None and refund.amount_cents != amount:
+                logger.error(
+                    "payment %s: asked the provider to refund %s, it refunds %s (%s); recording its amount",
+                    payment.pk,
+                    amount,
+                    refund.amount_cents,
+                    refund.refund_id,
+                )
+                amount = refund.amount_cents
+            total = payment.refunded_cents + amount
+            final = total >= payment.amount_cents or reason_code != "seats_cancelled"
             now = timezone.now()
-            changed = payments.filter(
-                pk=payment.pk, version=payment.version, status=PaymentStatus.SUCCEEDED
-            ).update(
-                status=PaymentStatus.REFUNDED,
+            changed = payments.filter(pk=payment.pk, version=payment.version, status__in=REFUNDABLE).update(
+                status=PaymentStatus.REFUNDED if final else PaymentStatus.PARTIALLY_REFUNDED,
+                refunded_cents=total,
                 refund_id=refund.refund_id,
                 refund_reason_code=reason_code,
                 refunded_at=now,
@@ -538,6 +584,15 @@ def payment_refund(
             if not changed:
                 # Retrying is safe: the provider returns this same refund for the same key.
                 raise PaymentChangedConcurrently(f"payment {payment.id} changed while being refunded")
+            refunds.create(
+                payment_id=payment.pk,
+                booking_id=booking_id,
+                request_id=request_id,
+                amount_cents=amount,
+                reason_code=reason_code,
+                provider_refund_id=refund.refund_id,
+                created_at=now,
+            )
             payment.refresh_from_db(using=alias)
             emit(
                 PaymentRefunded(
@@ -548,30 +603,39 @@ def payment_refund(
                     currency=payment.currency,
                     reason_code=reason_code,
                     customer=_customer_of(payment),
+                    refund_request_id=refund_request_id,
                 ),
                 aggregate_id=booking_id,
                 using=alias,
             )
+            db.on_commit(lambda: metrics.refunded(reason_code), using=alias)
             refunded.append(payment)
     if not refunded:
-        logger.info("booking %s has no succeeded payment to refund (%s: %s)", booking_id, reason_code, reason)
+        logger.info(
+            "booking %s has nothing (more) to refund for request %r (%s: %s)",
+            booking_id,
+            request_id,
+            reason_code,
+            reason,
+        )
     return refunded
 
 
 def payment_mark_refunded(*, payment: Payment, refund_id: str) -> bool:
-    """Record a refund made outside the saga (e.g. in Stripe's dashboard); emits nothing.
+    """Record a full refund made outside the saga (e.g. in Stripe's dashboard); emits nothing.
 
     ``payment.refunded`` carries a saga reason (a cancelled booking, a late payment) that such
-    a refund does not have. Returns False when the payment is not a succeeded one.
+    a refund does not have. Returns False when the payment holds no money any more.
     """
     alias = _alias()
     now = timezone.now()
     with db.atomic(alias):
         changed = (
             Payment.objects.using(alias)
-            .filter(pk=payment.pk, status=PaymentStatus.SUCCEEDED)
+            .filter(pk=payment.pk, status__in=REFUNDABLE)
             .update(
                 status=PaymentStatus.REFUNDED,
+                refunded_cents=F("amount_cents"),
                 refund_id=refund_id,
                 refunded_at=now,
                 updated_at=now,

@@ -372,7 +372,9 @@ class PaymentProcessed(Payload):
     failure_message: str | None = None
 
 
-RefundReason = Literal["booking_cancelled", "late_payment"]
+# ``seats_cancelled``: part of a confirmed booking was cancelled and the booking goes on. A
+# consumer that predates it rejects the event rather than taking it for a whole booking's refund.
+RefundReason = Literal["booking_cancelled", "late_payment", "seats_cancelled"]
 
 
 @register
@@ -384,6 +386,10 @@ class PaymentRefundRequested(Payload):
     reason: str
     # How much to refund (the refund policy's share); None, as before it existed, is everything.
     amount_cents: Cents | None = None
+    # Names this request (a cancellation's id): each one refunds once, however often it is
+    # delivered, and a booking may ask for several. None, as before it existed: the booking's
+    # one refund.
+    refund_request_id: Id | None = None
 
 
 @register
@@ -397,6 +403,8 @@ class PaymentRefunded(Payload):
     currency: Currency
     reason_code: RefundReason
     customer: Customer
+    # The request this refund answers (``payment.refund-requested``'s), when it named one.
+    refund_request_id: Id | None = None
 
 
 # --- booking outcomes (notifications) ---------------------------------------------------------
@@ -460,6 +468,25 @@ class BookingExpired(BookingFacts):
     seat_ids: SeatIds
 
 
+@register
+class BookingSeatsCancelled(BookingFacts):
+    """Some seats of a confirmed booking were cancelled; the booking keeps the others.
+
+    Inventory puts ``seat_ids`` back on sale, checkin revokes their tickets, the buyer is
+    emailed. ``cancellation_id`` names this cancellation (and its refund request), so a
+    repeat is recognised. Cancelling a booking's last seats is a ``booking.cancelled``.
+    """
+
+    topic = Topic.BOOKING_SEATS_CANCELLED
+
+    cancellation_id: Id
+    seat_ids: SeatIds
+    seats: Annotated[list[SeatLabel], Field(min_length=1)]
+    refund_percent: Annotated[int, Field(ge=0, le=100)]
+    refund_cents: Cents
+    currency: Currency
+
+
 # --- check-in (tickets at the door) -----------------------------------------------------------
 
 TicketSecret = Annotated[str, Field(min_length=16, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -491,7 +518,7 @@ class TicketsIssued(BookingFacts):
     tickets: Annotated[list[IssuedTicket], Field(min_length=1, max_length=100)]
 
 
-RevocationReason = Literal["booking_cancelled", "payment_refunded"]
+RevocationReason = Literal["booking_cancelled", "payment_refunded", "seats_cancelled"]
 
 
 @register

@@ -24,6 +24,8 @@ class Topic(StrEnum):
     BOOKING_FAILED = "ticketflow.booking.failed"
     BOOKING_CANCELLED = "ticketflow.booking.cancelled"
     BOOKING_EXPIRED = "ticketflow.booking.expired"
+    # Partial cancellation (issue 14): some seats of a confirmed booking given back.
+    BOOKING_SEATS_CANCELLED = "ticketflow.booking.seats-cancelled"
     TICKETS_ISSUED = "ticketflow.tickets.issued"
     TICKETS_REVOKED = "ticketflow.tickets.revoked"
     TICKET_SCANNED = "ticketflow.ticket.scanned"

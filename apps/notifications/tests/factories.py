@@ -17,6 +17,7 @@ from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingExpired,
     BookingFailed,
+    BookingSeatsCancelled,
     Customer,
     IssuedTicket,
     Payload,
@@ -84,6 +85,20 @@ def booking_cancelled(**overrides: Any) -> BookingCancelled:
 
 def booking_expired(**overrides: Any) -> BookingExpired:
     return BookingExpired(**_booking_facts(seat_ids=[str(uuid.uuid4())]) | overrides)
+
+
+def booking_seats_cancelled(**overrides: Any) -> BookingSeatsCancelled:
+    """One seat of two cancelled at the 50% step of the event's refund policy."""
+    seat = SeatLabel(seat_id=str(uuid.uuid4()), section="Stalls", row="C", number=12, price_cents=4250)
+    fields = _booking_facts(
+        cancellation_id=str(uuid.uuid4()),
+        seat_ids=[seat.seat_id],
+        seats=[seat],
+        refund_percent=50,
+        refund_cents=2125,
+        currency="EUR",
+    )
+    return BookingSeatsCancelled(**fields | overrides)
 
 
 def payment_refunded(**overrides: Any) -> PaymentRefunded:

@@ -168,6 +168,36 @@ def test_a_cancellation_says_whether_money_comes_back(
     assert words in html
 
 
+def test_a_partial_cancellation_names_the_seats_and_the_refund(mail_server: MailServer) -> None:
+    payload = factories.booking_seats_cancelled()
+
+    message = deliver(payload, mail_server)
+
+    text, html = parts(message)
+    assert subject(message) == "1 seat of your booking TF-7Q2K9M cancelled"
+    assert (
+        "1 seat of your booking TF-7Q2K9M for Rock & Roll Night has been cancelled. It is back on sale;"
+        in text
+    )
+    assert "- Stalls, row C, seat 12 (€42.50)\n" in text
+    assert "we are refunding 50% of its price, €21.25, to your original payment method" in text
+    assert "we are refunding 50% of its price, <strong>€21.25</strong>" in html
+    assert "The ticket for this seat no longer admits anyone at the door." in html
+    assert f"{SITE}/bookings/{payload.booking_id}" in text
+
+
+def test_a_partial_cancellation_past_the_refund_deadline_says_no_refund_is_due(
+    mail_server: MailServer,
+) -> None:
+    payload = factories.booking_seats_cancelled(refund_percent=0, refund_cents=0)
+
+    message = deliver(payload, mail_server)
+
+    text, html = parts(message)
+    assert "Under the event's refund policy no refund is due for this seat." in text
+    assert "refunding" not in html
+
+
 def test_an_expired_hold_says_the_seats_were_released_and_nothing_was_charged(
     mail_server: MailServer,
 ) -> None:

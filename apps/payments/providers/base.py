@@ -51,6 +51,8 @@ class RefundResult:
 
     refund_id: str
     status: str
+    amount_cents: int | None = None
+    """What the provider says it refunds, when it says (recorded rather than what was asked)."""
 
 
 class PaymentProvider(Protocol):

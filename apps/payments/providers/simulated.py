@@ -101,7 +101,7 @@ class SimulatedProvider:
         return _once(
             f"payments:simulated:refund:{idempotency_key}",
             request,
-            lambda: RefundResult(refund_id=_reference("re"), status="succeeded"),
+            lambda: RefundResult(refund_id=_reference("re"), status="succeeded", amount_cents=amount_cents),
         )
 
     def retrieve(self, *, reference: str) -> ChargeResult:

@@ -192,7 +192,12 @@ class StripeProvider:
             ) from error
         if refund.status not in ACCEPTED_REFUND_STATUSES:
             raise ProviderRejected(f"Stripe refund {refund.id} for {reference} is {refund.status}")
-        return RefundResult(refund_id=refund.id, status=refund.status or "")
+        amount = getattr(refund, "amount", None)
+        return RefundResult(
+            refund_id=refund.id,
+            status=refund.status or "",
+            amount_cents=amount if isinstance(amount, int) else None,
+        )
 
     def retrieve(self, *, reference: str) -> ChargeResult:
         """The PaymentIntent ``reference`` now; an unknown one raises ``ProviderRejected``."""

@@ -84,12 +84,22 @@ def request_payment(
         )
 
 
-def request_refund(*, booking_id: str, reason_code: RefundReason = "booking_cancelled") -> Envelope[Any]:
+def request_refund(
+    *,
+    booking_id: str,
+    reason_code: RefundReason = "booking_cancelled",
+    amount_cents: int | None = None,
+    refund_request_id: str | None = None,
+) -> Envelope[Any]:
     """Emit ``payment.refund-requested`` the way the bookings context does."""
     with db.atomic("default"):
         return emit(
             PaymentRefundRequested(
-                booking_id=booking_id, reason_code=reason_code, reason="Cancelled by the buyer"
+                booking_id=booking_id,
+                reason_code=reason_code,
+                reason="Cancelled by the buyer",
+                amount_cents=amount_cents,
+                refund_request_id=refund_request_id,
             ),
             aggregate_id=booking_id,
             using="default",

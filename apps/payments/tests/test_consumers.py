@@ -238,6 +238,7 @@ def test_a_refund_request_refunds_the_succeeded_payment_once(inprocess_relay: Re
             "currency": "EUR",
             "reason_code": "booking_cancelled",
             "customer": {"user_id": "user-1", "email": "ada@example.com", "name": "Ada Lovelace"},
+            "refund_request_id": None,
         }
     ]
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.payments.models import Payment, PaymentStatus
+from apps.payments.models import Payment, PaymentStatus, Refund
 from apps.payments.providers import ChargeStatus
 from apps.payments.providers.stripe_provider import StripeProvider
 from apps.payments.services import payment_refund, payments_reconcile
@@ -168,3 +168,42 @@ def test_a_policy_share_of_the_payment_is_refunded_at_stripe_mock(
     [announced] = emitted(Topic.PAYMENT_REFUNDED, booking_id=payment.booking_id)
     assert (announced["amount_cents"], announced["currency"]) == (2100, "EUR")
     assert announced["refund_id"].startswith("re_")
+
+
+@pytest.mark.django_db(databases=["default", "documents"])
+def test_two_partial_refunds_reach_stripe_mock_with_their_exact_amounts_once_each(
+    settings, stripe_mock_base: str, monkeypatch
+) -> None:
+    # Given a payment of 42.00 and two seats cancelled from its booking, 10.00 and 15.50 back
+    _stripe_settings(settings)
+    payment = PaymentFactory(status=PaymentStatus.SUCCEEDED, amount_cents=4200, currency="EUR")
+    keys: list[str] = []
+    real_refund = StripeProvider.refund
+
+    def refund(self, **kwargs):
+        keys.append(kwargs["idempotency_key"])
+        return real_refund(self, **kwargs)
+
+    monkeypatch.setattr(StripeProvider, "refund", refund)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+
+    # When each is requested, and the first again (a redelivery)
+    for request, amount in ((first, 1000), (second, 1550), (first, 1000)):
+        payment_refund(
+            booking_id=payment.booking_id,
+            reason_code="seats_cancelled",
+            reason="seats cancelled",
+            amount_cents=amount,
+            refund_request_id=request,
+        )
+
+    # Then stripe-mock took two refunds, each for its own amount (it echoes the amount it was
+    # sent, and that is what was recorded) under its own key, and the payment holds the rest
+    recorded = Refund.objects.using("documents").filter(payment_id=payment.pk).order_by("created_at")
+    assert [(r.request_id, r.amount_cents) for r in recorded] == [(first, 1000), (second, 1550)]
+    assert all(r.provider_refund_id.startswith("re_") for r in recorded)
+    assert keys == [f"{payment.idempotency_key}-refund-{first}", f"{payment.idempotency_key}-refund-{second}"]
+    after = Payment.objects.using("documents").get(pk=payment.pk)
+    assert (after.status, after.refunded_cents) == (PaymentStatus.PARTIALLY_REFUNDED, 2550)
+    announced = emitted(Topic.PAYMENT_REFUNDED, booking_id=payment.booking_id)
+    assert [(a["amount_cents"], a["refund_request_id"]) for a in announced] == [(1000, first), (1550, second)]

@@ -26,11 +26,11 @@ from apps.storefront.display import failure_outcome, local, money, refund_terms,
 from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from apps.storefront.views.checkout import stripe_publishable_key
 from ticketflow import longpoll
-from ticketflow.errors import Conflict, NotFound
+from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.refund_policy import refund_cents
 
 if TYPE_CHECKING:
-    from apps.bookings.models import Booking
+    from apps.bookings.models import Booking, BookingCancellation
 
 BOOKINGS_PER_PAGE = 10
 STATUS_WAIT_SECONDS = 20  # each long poll of the live page; under the proxies' usual 30-60 s
@@ -45,12 +45,16 @@ _STEP_LABELS = {
     "seats.lock-failed": "Seats not available",
     "booking.confirmed": "Booking confirmed",
     "booking.cancelled": "Booking cancelled",
+    "booking.seats-cancelled": "Seats cancelled",
     "hold.expired": "Hold ran out",
     "payment.refunded": "Refund issued",
     "tickets.issued": "Tickets issued",
     "tickets.revoked": "Tickets cancelled",
     "ticket.scanned": "Ticket scanned at the door",
 }
+# Steps whose detail the buyer reads on the timeline: which seat a scan was, which seats were
+# cancelled and what was refunded.
+_DETAILED_STEPS = frozenset({"ticket.scanned", "booking.seats-cancelled", "payment.refunded"})
 _TICKET_STATUS = {
     "valid": "Valid",
     "checked_in": "Checked in",
@@ -76,13 +80,22 @@ def _booking_or_404(request: HttpRequest, booking_id: str) -> Booking:
     return booking
 
 
-def _seat_lines(booking: Booking) -> list[dict[str, str]]:
-    """The booking's seats with prices once held; before that, named from the seat map."""
+def _seat_lines(booking: Booking, *, refund_percent: int | None = None) -> list[dict[str, str]]:
+    """The booking's seats with prices once held; before that, named from the seat map.
+
+    With ``refund_percent``, each held seat also says what cancelling it now refunds.
+    """
     if booking.seats:
         return [
             {
-                "label": f"{seat['section']}, row {seat['row']}, seat {seat['number']}",
+                "seat_id": seat["seat_id"],
+                "label": _seat_label(seat),
                 "price": money(seat.get("price_cents"), booking.currency),
+                "refund": ""
+                if refund_percent is None
+                else money(
+                    refund_cents(amount_cents=seat["price_cents"], percent=refund_percent), booking.currency
+                ),
             }
             for seat in booking.seats
         ]
@@ -102,9 +115,12 @@ def _seat_label(seat: dict[str, Any]) -> str:
 
 
 def _tickets(booking: Booking) -> list[dict[str, str]]:
-    """The booking's tickets in its seat order, each with the seat it admits to."""
+    """The booking's tickets in its seat order, each with the seat it admits to.
+
+    Seats cancelled from the booking are listed as cancelled seats, not as tickets.
+    """
     seats = {seat["seat_id"]: (index, _seat_label(seat)) for index, seat in enumerate(booking.seats)}
-    issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
+    issued = [ticket for ticket in booking.tickets.all() if ticket.secret and ticket.seat_id in seats]
     tickets = sorted(issued, key=lambda t: seats.get(t.seat_id, (len(seats), ""))[0])
     return [
         {
@@ -116,6 +132,28 @@ def _tickets(booking: Booking) -> list[dict[str, str]]:
         }
         for ticket in tickets
     ]
+
+
+def _cancelled_lines(booking: Booking) -> list[dict[str, str]]:
+    """The seats partial cancellations took out of the booking, oldest first, with their prices."""
+    lines = []
+    for cancellation in booking.cancellations.all():
+        if not cancellation.partial:
+            continue
+        lines.extend(
+            {"label": _seat_label(seat), "price": money(seat["price_cents"], booking.currency)}
+            for seat in cancellation.seats
+        )
+    return lines
+
+
+def _can_cancel_seats(booking: Booking) -> bool:
+    """Seats may be cancelled one by one: a confirmed booking of two or more, before the start."""
+    return (
+        booking.status == BookingStatus.CONFIRMED
+        and len(booking.seats) >= 2
+        and booking.event_starts_at > timezone.now()
+    )
 
 
 def _awaiting_tickets(booking: Booking) -> bool:
@@ -147,13 +185,20 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         else None
     )
     paying_at_stripe = status == BookingStatus.SEATS_LOCKED and bool(stripe_key) and action is None
+    can_cancel_seats = _can_cancel_seats(booking)
+    # Read only where the seat checkboxes show it: the live partial renders this on every poll.
+    refund_percent_now = booking_refund_percent(booking=booking) if can_cancel_seats and booking.paid else 0
+    cancelled_lines = _cancelled_lines(booking)
     return {
         "booking": booking,
         "event": event,
         "payment_action": action,
         "stripe_key": stripe_key,
         "starts": local(booking.event_starts_at, zone),
-        "lines": _seat_lines(booking),
+        "lines": _seat_lines(booking, refund_percent=refund_percent_now if can_cancel_seats else None),
+        "cancelled_lines": cancelled_lines,
+        "can_cancel_seats": can_cancel_seats,
+        "refund_percent_now": refund_percent_now,
         "total": money(booking.total_cents, booking.currency) if booking.total_cents is not None else "",
         "outcome": outcome,
         "retry_url": retry_url,
@@ -169,13 +214,14 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
             policy=event.refund_policy if event else [], starts_at=booking.event_starts_at, zone=zone
         ),
         "refunded": money(booking.refund_cents, booking.currency) if booking.refund_cents is not None else "",
+        "refunded_for_seats": bool(cancelled_lines) and status != BookingStatus.CANCELLED,
         "steps": [
             {
                 "label": _step_label(step.step, step.status),
                 "at": local(step.at, zone),
                 "status": step.status,
                 # A scan's detail names the seat and the answer: the buyer's scan log per ticket.
-                "detail": step.detail if step.step == "ticket.scanned" else "",
+                "detail": step.detail if step.step in _DETAILED_STEPS else "",
             }
             for step in booking.steps.all()
         ],
@@ -278,33 +324,69 @@ def booking_list_page(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/booking_list.html", {"page": page, "rows": rows})
 
 
-def _refund_words(booking: Booking) -> str:
-    """What the cancellation refunds, per the event's refund policy."""
-    if not booking.refund_cents:
+def _refund_words(cancellation: BookingCancellation, currency: str) -> str:
+    """What a cancellation refunds, per the event's refund policy."""
+    if not cancellation.refund_cents:
         return " Under the event's refund policy, no refund is due."
-    if booking.refund_cents == booking.total_cents:
-        return " Your payment will be refunded in full."
-    return f" {money(booking.refund_cents, booking.currency)} of your payment will be refunded."
+    if cancellation.partial:
+        paid_for = "its price" if len(cancellation.seat_ids) == 1 else "their price"
+    else:
+        paid_for = "your payment"
+    if cancellation.refund_percent == 100:
+        return f" {paid_for.capitalize()} will be refunded in full."
+    return f" {money(cancellation.refund_cents, currency)} of {paid_for} will be refunded."
+
+
+def _chosen_seats(request: HttpRequest, booking: Booking) -> list[dict[str, Any]] | None:
+    """The seats the buyer picked to cancel (``?seat=``, in booking order); None for the whole booking.
+
+    Raises :class:`InvalidInput` when the pick is empty or names a seat the booking does not hold.
+    """
+    wanted = request.GET.getlist("seat")
+    if not wanted and request.GET.get("partial") is None:
+        return None
+    if not wanted:
+        raise InvalidInput("Choose the seats to cancel first.")
+    chosen = [seat for seat in booking.seats if seat["seat_id"] in set(wanted)]
+    if len(chosen) != len(set(wanted)):
+        raise InvalidInput("Some of those seats are not in this booking any more; choose again.")
+    return None if len(chosen) == len(booking.seats) else chosen
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
-    """``/bookings/<id>/cancel``: GET asks to confirm; POST cancels with ``booking_cancel``."""
+    """``/bookings/<id>/cancel``: GET asks to confirm; POST cancels with ``booking_cancel``.
+
+    With ``?seat=<id>`` (the booking page's seat checkboxes) it is about those seats of a
+    confirmed booking only; their ids are posted back as ``seat``.
+    """
     booking = _booking_or_404(request, booking_id)
     detail = redirect("storefront:booking-detail", booking_id=booking.pk)
     if request.method == "POST":
+        seat_ids = request.POST.getlist("seat") or None
         try:
-            cancelled = booking_cancel(booking_id=str(booking.pk), user_id=str(request.user.pk))
+            cancelled = booking_cancel(
+                booking_id=str(booking.pk), user_id=str(request.user.pk), seat_ids=seat_ids
+            )
         except NotFound:
             raise Http404("No booking of yours has this id.") from None
-        except Conflict as error:
+        except (Conflict, InvalidInput) as error:
             messages.error(request, error.message)
         else:
-            refund = _refund_words(cancelled) if cancelled.paid else ""
-            messages.success(
-                request, f"Booking {booking.reference} is cancelled and its seats are back on sale.{refund}"
-            )
+            cancellation = cancelled.cancellations.order_by("created_at", "id").last()
+            refund = _refund_words(cancellation, cancelled.currency) if cancelled.paid else ""
+            if cancellation.partial:
+                count = len(cancellation.seat_ids)
+                which = f"{count} seat{'s' * (count != 1)} of booking {booking.reference}"
+                messages.success(
+                    request, f"{which} {'is' if count == 1 else 'are'} cancelled and back on sale.{refund}"
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Booking {booking.reference} is cancelled and its seats are back on sale.{refund}",
+                )
         return detail
     if booking.is_terminal:
         messages.error(
@@ -312,10 +394,19 @@ def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
             f"This booking is already {booking.get_status_display().lower()}; there is nothing to cancel.",
         )
         return detail
+    try:
+        chosen = _chosen_seats(request, booking)
+    except InvalidInput as error:
+        messages.error(request, error.message)
+        return detail
     context = booking_context(request, booking)
     percent = booking_refund_percent(booking=booking)
+    price = booking.total_cents or 0
+    if chosen is not None:
+        price = sum(seat["price_cents"] for seat in chosen)
+        context["chosen"] = [{"seat_id": seat["seat_id"], "label": _seat_label(seat)} for seat in chosen]
+        context["chosen_price"] = money(price, booking.currency)
+        context["held"] = len(booking.seats)
     context["refund_percent"] = percent
-    context["refund_now"] = money(
-        refund_cents(amount_cents=booking.total_cents or 0, percent=percent), booking.currency
-    )
+    context["refund_now"] = money(refund_cents(amount_cents=price, percent=percent), booking.currency)
     return render(request, "storefront/booking_cancel.html", context)
