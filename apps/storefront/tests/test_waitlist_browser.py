@@ -1,5 +1,6 @@
 """The waiting list in a real browser: a sold-out event, joining its list, the offer when two
-seats come back, and booking them through checkout.
+seats come back, booking them through checkout, then cancelling one of the two, which goes
+to the next buyer on the list.
 
 Headless Chromium against the live server; the saga's events are applied with ``drain()``.
 Screenshots of the list, the offer and the booking land under artifacts/screenshots/.
@@ -13,6 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.bookings.models import Booking
+from apps.inventory.models import Seat, SeatStatus, WaitlistEntry
+from apps.inventory.waitlist import Buyer as WaitingBuyer
+from apps.inventory.waitlist import waitlist_join
 from apps.bookings.services import Buyer, booking_cancel, booking_create
 from apps.storefront.tests.conftest import Browsing, Shop, drain, screenshot, seat_id
 from apps.storefront.tests.test_browser import log_in
@@ -36,7 +40,9 @@ def buy(shop_buyer, event, seats: list[str]) -> str:
     return str(booking.pk)
 
 
-def test_a_buyer_joins_the_waiting_list_gets_an_offer_and_books_it(shop: Shop, browsing: Browsing) -> None:
+def test_a_buyer_joins_the_waiting_list_books_the_offer_then_cancels_one_seat_of_two(
+    shop: Shop, browsing: Browsing
+) -> None:
     event = shop.event(name="Sold Out Strings", layout=SMALL_HALL)
     seats = [seat_id(event, "Stalls", "A", n) for n in (1, 2, 3, 4)]
     first, second = shop.buyer("Cy First"), shop.buyer("Dee Second")
@@ -54,6 +60,12 @@ def test_a_buyer_joins_the_waiting_list_gets_an_offer_and_books_it(shop: Shop, b
     expect(page.get_by_text("You are on the waiting list.")).to_be_visible()
     expect(page.locator("#waitlist-position")).to_have_text("1")
     screenshot(page, "waitlist-joined")
+    bea = shop.buyer("Bea Next")
+    waitlist_join(
+        event_id=str(event.pk),
+        buyer=WaitingBuyer(user_id=str(bea.pk), email=bea.email, name=bea.name),
+        quantity=1,
+    )
 
     booking_cancel(booking_id=giving_back, user_id=str(second.pk))
     drain()
@@ -76,3 +88,20 @@ def test_a_buyer_joins_the_waiting_list_gets_an_offer_and_books_it(shop: Shop, b
     booked = Booking.objects.get(user_id=ada.pk)
     assert sorted(booked.seat_ids) == sorted(seats[2:])
     screenshot(page, "waitlist-booked")
+
+    page.locator("#cancel-seats-form").get_by_label("Stalls, row A, seat 3").check()
+    page.get_by_role("button", name="Cancel selected seats…").click()
+    expect(page.get_by_role("heading", name="Cancel 1 of 2 seats?")).to_be_visible()
+    page.get_by_role("button", name="Yes, cancel this seat").click()
+    drain()
+    page.reload()
+
+    expect(page.locator("[data-cancelled-seat]")).to_contain_text("Stalls, row A, seat 3")
+    expect(page.locator("#booking-total")).to_have_text("£42.00")
+    expect(page.locator(".ticket-card")).to_have_count(1)
+    screenshot(page, "waitlist-cancelled-one")
+    assert Booking.objects.get(pk=booked.pk).seat_ids == [seats[3]]
+    # The seat given back went to the next buyer waiting, not back on sale.
+    assert Seat.objects.get(pk=seats[2]).status == SeatStatus.OFFERED
+    assert WaitlistEntry.objects.get(user_id=bea.pk).offer_seat_ids == [seats[2]]
+    assert page.js_errors == []
