@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.bookings.models import Booking
+from apps.bookings.services import Buyer, booking_cancel, booking_create
 from apps.inventory.models import Seat, SeatStatus, WaitlistEntry
 from apps.inventory.waitlist import Buyer as WaitingBuyer
 from apps.inventory.waitlist import waitlist_join
-from apps.bookings.services import Buyer, booking_cancel, booking_create
 from apps.storefront.tests.conftest import Browsing, Shop, drain, screenshot, seat_id
 from apps.storefront.tests.test_browser import log_in
 
