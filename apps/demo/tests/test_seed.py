@@ -86,7 +86,7 @@ def test_seed_creates_the_demo_and_its_seats_are_on_sale(client: Client) -> None
         assert response.status_code == 200, event.name
         body = response.json()
         assert body["capacity"] == event.venue.capacity
-        assert body["counts"] == {"AVAILABLE": event.venue.capacity, "LOCKED": 0, "RESERVED": 0}
+        assert body["counts"] == {"AVAILABLE": event.venue.capacity, "LOCKED": 0, "RESERVED": 0, "OFFERED": 0}
         assert body["currency"] == "GBP"
     assert not OutboxMessage.objects.using("default").filter(pending=True).exists()
     assert not OutboxMessage.objects.using("documents").filter(pending=True).exists()
