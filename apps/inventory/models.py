@@ -53,6 +53,19 @@ class SeatStatus(models.TextChoices):
     OFFERED = "OFFERED", "Offered to the waiting list"
 
 
+class SeatQuerySet(models.QuerySet["Seat"]):
+    def free(self) -> int:
+        """Put these seats back on sale, for nobody (call it on rows the caller has locked)."""
+        return self.update(
+            status=SeatStatus.AVAILABLE,
+            booking_id=None,
+            hold_id=None,
+            hold_expires_at=None,
+            version=models.F("version") + 1,
+            updated_at=timezone.now(),
+        )
+
+
 class Seat(models.Model):
     """One seat of one event. ``id`` is the seat id every context derives from the layout."""
 
@@ -69,6 +82,8 @@ class Seat(models.Model):
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = SeatQuerySet.as_manager()
 
     class Meta:
         db_table = "inventory_seat"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from apps.inventory import metrics, waitlist
@@ -383,11 +383,11 @@ def seats_release(*, booking_id: str, event_id: str, hold_id: str, reason: str) 
         )
         # The update re-checks the hold: between the read and the write the seats may have been
         # freed by a cancellation and held by another booking, whose hold this must not free.
-        released = _free(
+        released = (
             Seat.objects.filter(
                 id__in=seats, booking_id=booking_id, hold_id=hold_id, status=SeatStatus.LOCKED
             )
-        )
+        ).free()
         _forget(event_id=event_id, booking_id=booking_id, seat_ids=[str(s) for s in seats])
         if released:
             waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=[str(s) for s in seats])
@@ -430,22 +430,11 @@ def booking_seats_cancel(*, booking_id: str, event_id: str) -> int:
     with db.atomic(_db()):
         CancelledBooking.objects.get_or_create(pk=booking_id)
         seats = list(Seat.objects.filter(booking_id=booking_id).values_list("id", flat=True))
-        freed = _free(Seat.objects.filter(id__in=seats, booking_id=booking_id))
+        freed = Seat.objects.filter(id__in=seats, booking_id=booking_id).free()
         _forget(event_id=event_id, booking_id=booking_id, seat_ids=[str(s) for s in seats])
         if freed:
             waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=[str(s) for s in seats])
     return freed
-
-
-def _free(seats: QuerySet[Seat]) -> int:
-    return seats.update(
-        status=SeatStatus.AVAILABLE,
-        booking_id=None,
-        hold_id=None,
-        hold_expires_at=None,
-        version=F("version") + 1,
-        updated_at=timezone.now(),
-    )
 
 
 def _forget(*, event_id: str, booking_id: str, seat_ids: list[str]) -> None:
@@ -538,13 +527,13 @@ def seat_holds_release_lapsed(
         )
         if not lapsed:
             return 0
-        released = _free(
+        released = (
             Seat.objects.filter(
                 id__in=[seat_id for seat_id, *_ in lapsed],
                 status=SeatStatus.LOCKED,
                 hold_expires_at__lt=cutoff,
             )
-        )
+        ).free()
         holds: dict[tuple[str, str, str], list[str]] = {}
         for seat_id, event_id, booking_id, hold_id in lapsed:
             holds.setdefault((str(event_id), str(booking_id), str(hold_id)), []).append(str(seat_id))
@@ -588,7 +577,7 @@ def booking_seats_cancel_some(*, booking_id: str, event_id: str, seat_ids: Seque
         if any(seat.status == SeatStatus.LOCKED for seat in seats):
             raise SeatsNotConfirmedYet(f"booking {booking_id}'s seats are not confirmed yet; retry later")
         sold = [str(seat.id) for seat in seats if seat.status == SeatStatus.RESERVED]
-        freed = _free(Seat.objects.filter(id__in=sold, booking_id=booking_id, status=SeatStatus.RESERVED))
+        freed = Seat.objects.filter(id__in=sold, booking_id=booking_id, status=SeatStatus.RESERVED).free()
         _forget(event_id=event_id, booking_id=booking_id, seat_ids=sold)
         if freed:
             waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=sold)

@@ -326,14 +326,7 @@ def _pass_on(*, event_id: str, owner: str, seat_ids: list[str]) -> list[str]:
     """Take back seats offered to ``owner`` (locked by the caller) and offer them to the next entries."""
     if not seat_ids:
         return []
-    Seat.objects.filter(id__in=seat_ids, status=SeatStatus.OFFERED).update(
-        status=SeatStatus.AVAILABLE,
-        booking_id=None,
-        hold_id=None,
-        hold_expires_at=None,
-        version=F("version") + 1,
-        updated_at=timezone.now(),
-    )
+    Seat.objects.filter(id__in=seat_ids, status=SeatStatus.OFFERED).free()
 
     def drop_claims() -> None:
         seat_claims.release(event_id=event_id, seat_ids=seat_ids, owner=owner)
