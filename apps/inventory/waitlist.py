@@ -29,7 +29,6 @@ How it goes:
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -362,11 +361,3 @@ def waitlist_offers_lapse(*, now: datetime | None = None, limit: int = 1000) -> 
         if offers:
             db.on_commit(lambda: metrics.waitlist_changed("lapsed", len(offers)), using=_db())
     return len(lapsed)
-
-
-def offer_expires_in(place: Place) -> float:
-    """Seconds until the place's offer ends (0 without an open offer)."""
-    expires_at = place.entry.offer_expires_at
-    if place.offer_token is None or expires_at is None:
-        return 0.0
-    return max(0.0, expires_at.timestamp() - time.time())
