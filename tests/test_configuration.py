@@ -340,3 +340,29 @@ def test_behind_a_configured_proxy_its_forwarded_proto_is_believed(tmp_path: Pat
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.embedded
+def test_loading_the_settings_creates_nothing(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings; print(settings.INSTALLED_APPS)",
+        var,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+        JWT_SECRET=secrets.token_urlsafe(48),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert not var.exists()
+    assert "tests.probe" not in result.stdout  # the test-only context is the test settings' own
+
+
+@pytest.mark.embedded
+def test_the_embedded_broker_makes_its_folders_when_celery_is_first_used(tmp_path: Path) -> None:
+    result = run_python(
+        "import django; django.setup(); from ticketflow.celery import app; print(app.conf.broker_url)",
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "celery").iterdir()) == ["control", "processed", "queue"]

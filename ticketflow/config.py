@@ -254,6 +254,7 @@ def local_secret(var_dir: Path, purpose: str) -> str:
     even a laptop install; each ``purpose`` (Django, JWT) gets its own key derived from it.
     """
     path = var_dir / "secret.key"
+    var_dir.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -4,15 +4,19 @@ The document contexts run on MongoDB in production and on SQL elsewhere. Django'
 ``transaction.atomic`` is a silent no-op on django-mongodb-backend, which has its own
 ``atomic`` (a replica-set session transaction, no savepoints). Services therefore open their
 transactions with :func:`atomic` from here, and schedule after-commit work with
-:func:`on_commit`, naming the alias of their context (:func:`alias_for`).
+:func:`on_commit`, naming the alias of their context (:func:`alias_for`). A service that is
+one unit of work as a whole says so with :func:`transactional`. Ruff's ``banned-api`` rule
+keeps ``django.db.transaction`` out of every other module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -27,21 +31,50 @@ def is_mongodb(using: str) -> bool:
     return connections[using].vendor == "mongodb"
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _unit_of_work: contextvars.ContextVar[str | None] = contextvars.ContextVar("unit_of_work", default=None)
 
 
-def atomic(using: str) -> AbstractContextManager[object]:
+def atomic(using: str, *, savepoint: bool | None = None) -> AbstractContextManager[object]:
     """A transaction on ``using``, with the engine's own transaction machinery.
 
-    Inside a :func:`unit_of_work` on the same alias, a block joins the unit without a
-    savepoint: any failure fails the whole unit anyway (an event handler is applied whole
-    or not at all), and skipping the savepoint saves two round trips per block.
+    Nested in another block, it is a savepoint unless ``savepoint=False``. Inside a
+    :func:`unit_of_work` on the same alias, a block joins the unit without one: any failure
+    fails the whole unit anyway (an event handler is applied whole or not at all), and
+    skipping the savepoint saves two round trips per block. MongoDB has no savepoints:
+    there a nested block always joins the outer transaction.
     """
     if is_mongodb(using):
         from django_mongodb_backend import transaction as mongo_transaction
 
         return mongo_transaction.atomic(using=using)
-    return transaction.atomic(using=using, savepoint=_unit_of_work.get() != using)
+    if savepoint is None:
+        savepoint = _unit_of_work.get() != using
+    return transaction.atomic(using=using, savepoint=savepoint)
+
+
+def transactional(app_label: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make the decorated service one unit of work on the database of context ``app_label``.
+
+    Called on its own, it runs in a transaction of its own: committed when it returns, rolled
+    back when it raises. Called inside one (the consumer's, with the event's inbox row, or
+    another service's of the same context), it joins that transaction without a savepoint,
+    as Zulip's ``@transaction.atomic(savepoint=False)`` services do: a failure fails the
+    caller's whole unit, which is what the caller wants. The alias is looked up per call, so
+    settings overridden in tests apply.
+    """
+
+    def decorator(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def unit(*args: P.args, **kwargs: P.kwargs) -> R:
+            with atomic(alias_for(app_label), savepoint=False):
+                return func(*args, **kwargs)
+
+        return unit
+
+    return decorator
 
 
 @contextlib.contextmanager

@@ -99,3 +99,13 @@ class PlatformRouter:
         self, db: str, app_label: str, model_name: str | None = None, **hints: Any
     ) -> bool | None:
         return db == self.alias
+
+
+def database_routers(context_databases: dict[str, str]) -> list[object]:
+    """``DATABASE_ROUTERS`` for a context map: one router per context, then the kernel's and the platform's."""
+    contexts = tuple(context_databases)
+    return [
+        *(ContextRouter(label, alias, contexts) for label, alias in context_databases.items()),
+        KernelRouter(aliases=("default", "documents")),
+        PlatformRouter(alias="default"),
+    ]

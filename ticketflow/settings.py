@@ -10,13 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from ticketflow.config import load_environment, local_secret
-from ticketflow.routers import ContextRouter, KernelRouter, PlatformRouter
+from ticketflow.routers import database_routers
 
 ENV = load_environment()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state (SQLite files, the embedded broker's spool, the checkout's secret key). Importing
+# settings creates nothing: whatever writes there first creates the folder it needs.
 VAR_DIR = (ENV.TICKETFLOW_VAR or BASE_DIR / "var").resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = ENV.DJANGO_SECRET_KEY or local_secret(VAR_DIR, "django")
 TICKETFLOW_ENV = ENV.TICKETFLOW_ENV
@@ -175,15 +176,8 @@ CONTEXT_DATABASES = {
     # The waiting room's projection of queue settings; the queues themselves are in Redis.
     "waitingroom": "default",
 }
-if ENV.TICKETFLOW_ENV == "test":
-    # A test-only context that exercises the event kernel with misbehaving handlers.
-    INSTALLED_APPS.append("tests.probe")
-    CONTEXT_DATABASES["probe"] = "default"
-DATABASE_ROUTERS = [
-    *(ContextRouter(label, alias, tuple(CONTEXT_DATABASES)) for label, alias in CONTEXT_DATABASES.items()),
-    KernelRouter(aliases=("default", "documents")),
-    PlatformRouter(alias="default"),
-]
+
+DATABASE_ROUTERS = database_routers(CONTEXT_DATABASES)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, seat claims ---------------------------------------------------------------------
@@ -269,8 +263,6 @@ else:
         "control_folder": str(_spool / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed", "control"):
-        (_spool / _folder).mkdir(parents=True, exist_ok=True)
 if REDIS_URL:
     # acks_late on Redis: a message a killed worker held comes back after the visibility
     # timeout (Kombu's default is an hour). Restores are checked every few seconds, not every
@@ -480,8 +472,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic fills it (the image does at build time). Outside production nothing is
+# collected: WhiteNoise serves from the finders and looks files up per request, so the folder
+# need not exist.
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -493,6 +487,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not ENV.production
+WHITENOISE_AUTOREFRESH = not ENV.production
 
 # --- Security -------------------------------------------------------------------------------
 

@@ -214,6 +214,7 @@ def user_verify_email(*, token: str) -> User:
     return user
 
 
+@db.transactional("accounts")
 def sign_in_start(*, user: User) -> TokenPair:
     """Open an API sign-in for an authenticated user: its first access and refresh token."""
     sign_in = SignIn.objects.create(user=user)
@@ -313,12 +314,15 @@ def user_change_password(*, user: User, current_password: str, new_password: str
         raise InvalidInput(
             "Some of the data sent is not valid.", details={"fields": {"new_password": list(error.messages)}}
         ) from None
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
+    with db.atomic(_db()):
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        pair = sign_in_start(user=user)
     logger.info("password changed; every sign-in ended", extra={"user_id": str(user.pk)})
-    return sign_in_start(user=user)
+    return pair
 
 
+@db.transactional("accounts")
 def user_ensure(
     *, email: str, password: str, name: str, is_staff: bool = False, is_superuser: bool = False
 ) -> tuple[User, bool]:

@@ -537,6 +537,7 @@ def _request_refund(
     )
 
 
+@db.transactional("bookings")
 def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
     """Seats are held: ask for the payment (PENDING -> SEATS_LOCKED).
 
@@ -616,6 +617,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
     _move(booking, booking.status, step="seats.locked", detail="seats held too late; released again")
 
 
+@db.transactional("bookings")
 def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
     """No seats: a new booking fails; a late-paid one is refunded. Otherwise nothing to do."""
     booking = _locked(payload.booking_id)
@@ -650,6 +652,7 @@ def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
         _request_refund(booking, "late_payment", reason)
 
 
+@db.transactional("bookings")
 def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
     """The payment's outcome decides the booking; a payment nobody can use any more is refunded."""
     booking = _locked(payload.booking_id)
@@ -720,6 +723,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         )
 
 
+@db.transactional("bookings")
 def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     """Note the refund on the booking's timeline and on the cancellation it pays back.
 

@@ -214,6 +214,7 @@ def offered_to(seat: Seat, booking_id: str, now: datetime) -> bool:
     )
 
 
+@db.transactional("inventory")
 def waitlist_offer_taken(*, booking_id: str) -> None:
     """The offer's booking holds its seats: the entry is served (call inside the hold's transaction)."""
     served = WaitlistEntry.objects.filter(offer_booking_id=booking_id, status=WaitlistStatus.OFFERED).update(
@@ -223,6 +224,7 @@ def waitlist_offer_taken(*, booking_id: str) -> None:
         db.on_commit(lambda: metrics.waitlist_changed("booked"), using=_db())
 
 
+@db.transactional("inventory")
 def seats_offer_to_waitlist(*, event_id: str, seat_ids: Sequence[str]) -> list[str]:
     """Offer just-freed seats to the event's waiting list; returns the seats offered.
 

@@ -501,7 +501,7 @@ def test_compose_runs_one_consumer_service_per_context(compose_services: dict[st
 def test_the_handler_registry_consumes_nothing_the_deployment_does_not_subscribe() -> None:
     # Runs under pytest-django's settings, after every app's ready(). While the contexts are
     # still being written the registry may be empty; what it holds must be deployed. Test-only
-    # contexts (tests.probe, installed in test mode) are not part of the product.
+    # contexts (tests.probe, installed by the test settings) are not part of the product.
     from django.apps import apps
 
     from ticketflow.messaging.handlers import consumer_group, contexts, topics_for

@@ -1,7 +1,7 @@
 """The security review's probes, replayed over HTTP against the whole running product.
 
 gunicorn, relay, consumers and a Celery worker on the real PostgreSQL, Redis and Kafka, with
-production's rates and lockouts (the processes read ``ticketflow.settings``, not the test
+production's rates and lockouts (the processes read ``tests.process_settings``, not pytest's
 settings). Each probe is what an attacker sent; each must be refused, and nothing lost.
 The finer cases of each control are tested in its own context (see docs/security.md).
 """

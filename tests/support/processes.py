@@ -20,7 +20,7 @@ def service_env(**overrides: str) -> dict[str, str]:
     """The environment of this test session, pointed at the test databases pytest created."""
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="ticketflow.settings",
+        DJANGO_SETTINGS_MODULE="tests.process_settings",
         TICKETFLOW_ENV="test",
         LOG_FORMAT="console",
         PYTHONUNBUFFERED="1",

@@ -8,10 +8,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from apps.bookings.models import Booking, BuyerAdmission
 from apps.bookings.tests.support import arena, book, claimable, client_for, error_of
+from ticketflow import db
 
 pytestmark = [pytest.mark.services]
 racing_db = pytest.mark.django_db(databases=["default", "documents"], transaction=True)
@@ -25,7 +26,7 @@ def test_a_buyer_kept_waiting_by_their_own_booking_is_told_to_wait_not_500() -> 
 
     def hold_the_buyers_turn() -> None:
         try:
-            with transaction.atomic():
+            with db.atomic("default"):
                 BuyerAdmission.objects.bulk_create(
                     [BuyerAdmission(user_id=user.id)], update_conflicts=True, unique_fields=["user_id"],
                     update_fields=["last_admitted_at"],
