@@ -4,7 +4,8 @@ The database decides who gets a seat: a seat moves AVAILABLE -> LOCKED (held for
 booking, until ``hold_expires_at``) -> RESERVED (sold) under a row lock, and every change
 bumps its ``version``. A seat that comes back while buyers wait for the event is OFFERED
 to the head of the waiting list instead (``hold_id`` is the offer, ``booking_id`` the
-booking it may become, ``hold_expires_at`` the offer's end) and only that booking may hold it. Redis only turns away obvious losers early (``apps.inventory.locks``).
+booking it may become, ``hold_expires_at`` the offer's end) and only that booking may hold it.
+The door's seat claims (``ticketflow.seat_claims``) only turn away obvious losers early.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The booking saga end to end, across every context, through the real outbox and inbox.
 
-A broker steered by the test delivers the events (``tests.saga.support.ManualBroker``), so
+A broker steered by the test delivers the events (``tests.support.broker.ManualBroker``), so
 each scenario can place a crash, an expiry or a duplicate exactly where it wants. These
 run on PostgreSQL + Redis in the services run and on SQLite in the embedded run.
 """
