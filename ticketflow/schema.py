@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import get_override
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
@@ -94,6 +95,15 @@ class AutoSchema(openapi.AutoSchema):
         if auths and {} not in auths and self.anyone_may_call():
             auths.append({})
         return auths
+
+    def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
+        meta: dict[str, Any] = super()._get_serializer_field_meta(field, direction)
+        declared = get_override(field, "field")
+        if isinstance(declared, dict) and "minLength" in declared:
+            # A field that declares its schema keeps its minLength (drf-spectacular would put 1,
+            # for "not blank", over it).
+            meta.pop("minLength", None)
+        return meta
 
     def error_statuses(self) -> dict[int, str]:
         """The error statuses this operation can answer with, from what the view is made of."""

@@ -32,10 +32,7 @@ class NewPasswordField(serializers.CharField):
 
 
 def _new_password() -> serializers.CharField:
-    # A blank one is the validators' to refuse too ("too short"), and the schema keeps their minLength.
-    return NewPasswordField(
-        max_length=128, allow_blank=True, write_only=True, style={"input_type": "password"}
-    )
+    return NewPasswordField(max_length=128, write_only=True, style={"input_type": "password"})
 
 
 class RegisterInput(serializers.Serializer):

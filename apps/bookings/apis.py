@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bookings import selectors, services, status_feed
-from apps.bookings.models import Booking, BookingStatus
+from apps.bookings.models import Booking, BookingStatus, TicketTransfer
 from apps.bookings.serializers import (
     BookingCancelInput,
     BookingInput,
@@ -143,9 +144,13 @@ class BookingMyApi(GenericAPIView):
 
     serializer_class = BookingOutput
 
+    def get_queryset(self) -> QuerySet[Booking]:
+        """The user's bookings (the browsable API asks for them too, to render its page)."""
+        return selectors.booking_list_for_user(user_id=str(self.request.user.id))
+
     @extend_schema(responses={200: BookingOutput(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.booking_list_for_user(user_id=str(request.user.id)))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(BookingOutput(page, many=True).data)
 
 
@@ -339,7 +344,11 @@ class TransferReceivedApi(GenericAPIView):
 
     serializer_class = ReceivedTransferOutput
 
+    def get_queryset(self) -> QuerySet[TicketTransfer]:
+        """The transfers the user received (the browsable API asks for them too, to render its page)."""
+        return selectors.transfer_list_received(user_id=str(self.request.user.id))
+
     @extend_schema(responses={200: ReceivedTransferOutput(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.transfer_list_received(user_id=str(request.user.id)))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ReceivedTransferOutput(page, many=True).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -34,9 +35,13 @@ class NotificationRecentApi(GenericAPIView):
 
     serializer_class = OutputSerializer
 
+    def get_queryset(self) -> QuerySet[Notification]:
+        """The user's notifications (the browsable API asks for them too, to render its page)."""
+        return notification_list_for_user(user_id=str(self.request.user.id))
+
     @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(notification_list_for_user(user_id=str(request.user.id)))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 

@@ -195,7 +195,11 @@ class StripeWebhookApi(APIView):
         signature = request.headers.get("Stripe-Signature")
         if not signature:
             # Malformed on any server, whether or not this one takes webhooks.
-            raise InvalidWebhook("The Stripe-Signature header is missing.")
+            raise InvalidWebhook(
+                "The Stripe-Signature header is missing, expired or does not match the body.",
+                code="invalid_signature",
+                details={"reason": "No Stripe-Signature header."},
+            )
         # The signature covers the raw bytes: read the body, never the parsed data.
         receipt = stripe_webhook_receive(payload=request.body, signature=signature)
         return Response(WebhookReceiptSerializer(receipt).data)
