@@ -93,6 +93,7 @@ test: $(DEV_STAMP) services chromium lint audit
 		$(BIN)/pytest -m "not embedded_only" $(PYTEST_ARGS)
 	$(EMBEDDED) TICKETFLOW_ENV=test TICKETFLOW_VAR=$(CURDIR)/var/embedded-test \
 		$(BIN)/pytest -m "embedded or embedded_only" $(PYTEST_ARGS)
+	$(EMBEDDED) $(BIN)/python scripts/schemathesis
 
 e2e: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/e2e-booking --base-url "$${BASE_URL:-http://127.0.0.1:$(PORT)}"

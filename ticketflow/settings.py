@@ -379,7 +379,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "ticketflow.api.Pagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "ticketflow.schema.AutoSchema",
     "EXCEPTION_HANDLER": "ticketflow.errors.exception_handler",
     # Every throttle counts in ticketflow.ratelimit, shared with the pages; a view opts in by
     # naming a ``throttle_scope`` from RATE_LIMITS.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -81,7 +81,16 @@ class LoginApi(BrowsableForm, TokenObtainPairView):
     authentication_classes = ()
     throttle_scope = "login"
 
-    @extend_schema(request=LoginInput, responses={200: TokenPairOutput})
+    @extend_schema(
+        request=LoginInput,
+        responses={
+            200: TokenPairOutput,
+            401: OpenApiResponse(description="`authentication_failed`: wrong email or password."),
+            429: OpenApiResponse(
+                description="`throttled` or `locked_out`; `Retry-After` says when to try again."
+            ),
+        },
+    )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if isinstance(email, str) and email.strip():
@@ -110,7 +119,15 @@ class RefreshApi(BrowsableForm, APIView):
         # A refused token is 401 with a challenge (DRF makes it 403 for a view without one).
         return 'Bearer realm="api"'
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    @extend_schema(
+        request=RefreshInput,
+        responses={
+            200: TokenPairOutput,
+            401: OpenApiResponse(
+                description="`authentication_failed`: a spent, revoked or forged refresh token."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         payload = RefreshInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.bookings import selectors, services, status_feed
-from apps.bookings.models import Booking, BookingStatus
+from apps.bookings.models import Booking, BookingStatus, TicketTransfer
 from apps.bookings.serializers import (
     BookingCancelInput,
     BookingInput,
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     location=OpenApiParameter.HEADER,
     required=False,
     description="Send the same key again (e.g. after a timeout) to get the same booking back, never a second one.",
@@ -43,7 +44,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 WAIT = OpenApiParameter(
     "wait",
-    int,
+    {"type": "number", "minimum": 0, "maximum": status_feed.MAX_WAIT_SECONDS},
     required=False,
     description=(
         f"Long poll: wait up to this many seconds (at most {status_feed.MAX_WAIT_SECONDS}) for the "
@@ -75,7 +76,25 @@ class BookingCreateApi(BrowsableForm, APIView):
 
     throttle_scope = "booking"
 
-    @extend_schema(request=BookingInput, responses={202: BookingOutput}, parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(
+        request=BookingInput,
+        responses={
+            202: BookingOutput,
+            400: OpenApiResponse(
+                description="`invalid`, `unknown_event`, `unknown_seats`, `too_many_seats`, `invalid_offer`."
+            ),
+            403: OpenApiResponse(
+                description="`offer_not_yours`, or a queued sale's missing admission token."
+            ),
+            409: OpenApiResponse(
+                description=(
+                    "`seats_unavailable`, `not_on_sale`, `purchase_limit_reached`, `too_many_unpaid_bookings`, "
+                    "`booking_in_progress`, `idempotency_key_reused`, `offer_expired`."
+                )
+            ),
+        },
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request: Request) -> Response:
         payload = BookingInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -125,9 +144,13 @@ class BookingMyApi(GenericAPIView):
 
     serializer_class = BookingOutput
 
+    def get_queryset(self) -> QuerySet[Booking]:
+        """The user's bookings (the browsable API asks for them too, to render its page)."""
+        return selectors.booking_list_for_user(user_id=str(self.request.user.id))
+
     @extend_schema(responses={200: BookingOutput(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.booking_list_for_user(user_id=str(request.user.id)))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(BookingOutput(page, many=True).data)
 
 
@@ -157,12 +180,20 @@ class BookingDetailApi(APIView):
 
     @extend_schema(
         parameters=[WAIT, STATUS],
-        responses={200: BookingOutput, 400: OpenApiResponse(description="wait out of range")},
+        responses={
+            200: BookingOutput,
+            400: OpenApiResponse(description="`wait` out of range, unknown `status`."),
+        },
     )
     def get(self, request: Request, booking_id: str) -> Response:
         wait = _wait_seconds(request)
-        booking = self._visible(request, booking_id)
         seen = request.query_params.get("status")
+        if seen is not None and seen not in BookingStatus.values:
+            raise InvalidInput(
+                f"status must be one of {', '.join(BookingStatus.values)}.",
+                details={"fields": {"status": ["not a booking status"]}},
+            )
+        booking = self._visible(request, booking_id)
         if wait and seen == booking.status:
             if longpoll.deferrable(request):
                 return longpoll.defer(
@@ -195,7 +226,14 @@ class BookingCancelApi(BrowsableForm, APIView):
     no body (or no ``seat_ids``) the whole booking is cancelled.
     """
 
-    @extend_schema(request=BookingCancelInput, responses={200: BookingOutput})
+    @extend_schema(
+        request=BookingCancelInput,
+        responses={
+            200: BookingOutput,
+            400: OpenApiResponse(description="`invalid`, seats that are not the booking's."),
+            409: OpenApiResponse(description="`already_finished`, `too_late`, `partial_cancel_not_allowed`."),
+        },
+    )
     def post(self, request: Request, booking_id: str) -> Response:
         # The service answers 404 for a booking that is not the caller's; a malformed id never
         # reaches the database.
@@ -230,7 +268,19 @@ class BookingTransfersApi(APIView):
         booking = _own_booking(request, booking_id)
         return Response(TransferOutput(selectors.transfer_list_for_booking(booking=booking), many=True).data)
 
-    @extend_schema(request=TransferInput, responses={201: TransferOutput})
+    @extend_schema(
+        request=TransferInput,
+        responses={
+            201: TransferOutput,
+            400: OpenApiResponse(description="`invalid`, `transfer_to_self`, `unknown_ticket`."),
+            409: OpenApiResponse(
+                description=(
+                    "`booking_not_confirmed`, `too_late`, `transfers_not_allowed`, `transfer_pending`, "
+                    "or a ticket already checked in or revoked."
+                )
+            ),
+        },
+    )
     def post(self, request: Request, booking_id: str) -> Response:
         if not is_uuid(booking_id):
             raise NotFound("No booking of yours has this id.")
@@ -252,7 +302,10 @@ class BookingTransfersApi(APIView):
 class BookingTransferDetailApi(APIView):
     """Cancel a pending transfer of your booking's tickets."""
 
-    @extend_schema(request=None, responses={200: TransferOutput})
+    @extend_schema(
+        request=None,
+        responses={200: TransferOutput, 409: OpenApiResponse(description="`transfer_not_pending`.")},
+    )
     def delete(self, request: Request, booking_id: str, transfer_id: str) -> Response:
         if not (is_uuid(booking_id) and is_uuid(transfer_id)):
             raise NotFound("No booking of yours has this id.")
@@ -265,7 +318,17 @@ class BookingTransferDetailApi(APIView):
 class TransferAcceptApi(APIView):
     """Accept tickets offered to you, signed in with the address the link was sent to."""
 
-    @extend_schema(request=None, responses={202: TransferOutput})
+    @extend_schema(
+        request=None,
+        responses={
+            202: TransferOutput,
+            403: OpenApiResponse(description="`wrong_recipient`: signed in with another address."),
+            404: OpenApiResponse(description="`invalid_transfer_link`: a forged or expired link."),
+            409: OpenApiResponse(
+                description="`transfer_cancelled`, `transfer_refused`, `transfer_expired`, or the event refuses it."
+            ),
+        },
+    )
     def post(self, request: Request, token: str) -> Response:
         transfer = services.transfer_accept(
             token=token,
@@ -281,7 +344,11 @@ class TransferReceivedApi(GenericAPIView):
 
     serializer_class = ReceivedTransferOutput
 
+    def get_queryset(self) -> QuerySet[TicketTransfer]:
+        """The transfers the user received (the browsable API asks for them too, to render its page)."""
+        return selectors.transfer_list_received(user_id=str(self.request.user.id))
+
     @extend_schema(responses={200: ReceivedTransferOutput(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.transfer_list_received(user_id=str(request.user.id)))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ReceivedTransferOutput(page, many=True).data)

@@ -9,15 +9,23 @@ from rest_framework import serializers
 
 from apps.bookings.models import Booking, BookingCancellation, BookingStep, BookingTicket, TicketTransfer
 from apps.bookings.selectors import booking_refund_percent, refund_policy_for
+from apps.bookings.services import PAYMENT_METHOD
 from ticketflow.values import decimal_amount
 
 
 class BookingInput(serializers.Serializer):
     event_id = serializers.UUIDField()
     seat_ids = serializers.ListField(
-        child=serializers.CharField(max_length=64), allow_empty=False, max_length=100
+        child=serializers.CharField(max_length=64), allow_empty=False, min_length=1, max_length=100
     )
-    payment_method = serializers.CharField(max_length=255, default="pm_card_visa")
+    # Required whatever the provider: a real one has no card to assume, and the simulated one
+    # takes the same request, so a client written against it works against Stripe.
+    payment_method = serializers.RegexField(
+        PAYMENT_METHOD,
+        max_length=255,
+        help_text="The payment method to charge: a Stripe PaymentMethod id (test cards: pm_card_visa).",
+        error_messages={"invalid": "Expected a payment method id such as pm_card_visa."},
+    )
     waitlist_offer = serializers.CharField(
         required=False,
         max_length=2000,
@@ -37,6 +45,7 @@ class BookingCancelInput(serializers.Serializer):
         child=serializers.CharField(max_length=64),
         required=False,
         allow_empty=False,
+        min_length=1,
         max_length=100,
         help_text="Cancel only these seats of a confirmed booking (every seat it holds: the whole booking).",
     )
@@ -141,7 +150,7 @@ class BookingOutput(serializers.ModelSerializer):
 
 class TransferInput(serializers.Serializer):
     ticket_ids = serializers.ListField(
-        child=serializers.CharField(max_length=64), allow_empty=False, max_length=100
+        child=serializers.CharField(max_length=64), allow_empty=False, min_length=1, max_length=100
     )
     email = serializers.EmailField(max_length=254)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -21,6 +21,18 @@ from apps.catalog.serializers import EventInput, EventOutput, VenueInput, VenueO
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 from ticketflow.permissions import holds, requires
+
+DATE_OR_TIME = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
+"""A day (its start, or its end for ``to``) or an instant, as ``_instant`` reads them; empty: no filter."""
+CONFLICT = OpenApiResponse(
+    description="`conflict`: someone else changed it meanwhile, or the change is not allowed in the event's state."
+)
 
 
 def _instant(name: str, value: str | None, *, end_of_day: bool = False) -> datetime | None:
@@ -51,8 +63,12 @@ class EventListApi(GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, description="Only events starting on or after this date/time."),
-            OpenApiParameter("to", str, description="Only events starting on or before this date/time."),
+            OpenApiParameter(
+                "from", DATE_OR_TIME, description="Only events starting on or after this date/time."
+            ),
+            OpenApiParameter(
+                "to", DATE_OR_TIME, description="Only events starting on or before this date/time."
+            ),
             OpenApiParameter("venue", str, description="Only events at this venue (id)."),
             OpenApiParameter("q", str, description="Words in the name or description."),
         ],
@@ -74,7 +90,7 @@ class EventListApi(GenericAPIView):
             text=(params.get("q") or "").replace("\x00", "").strip()[:100] or None,
         )
 
-    @extend_schema(request=EventInput, responses={201: EventOutput})
+    @extend_schema(request=EventInput, responses={201: EventOutput, 409: CONFLICT})
     def post(self, request: Request) -> Response:
         payload = EventInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -99,7 +115,7 @@ class EventDetailApi(APIView):
     def get(self, request: Request, event_id: str) -> Response:
         return Response(EventOutput(self._get(request, event_id)).data)
 
-    @extend_schema(request=EventInput, responses={200: EventOutput})
+    @extend_schema(request=EventInput, responses={200: EventOutput, 409: CONFLICT})
     def put(self, request: Request, event_id: str) -> Response:
         event = self._get(request, event_id)
         payload = EventInput(data=request.data)
@@ -109,7 +125,7 @@ class EventDetailApi(APIView):
         )
         return Response(EventOutput(event).data)
 
-    @extend_schema(request=EventInput(partial=True), responses={200: EventOutput})
+    @extend_schema(request=EventInput(partial=True), responses={200: EventOutput, 409: CONFLICT})
     def patch(self, request: Request, event_id: str) -> Response:
         """Change any subset of the event's fields (the waiting room's knobs among them)."""
         event = self._get(request, event_id)
@@ -128,7 +144,7 @@ class EventPublishApi(BrowsableForm, APIView):
 
     permission_classes = (requires("catalog.change_event"),)
 
-    @extend_schema(request=None, responses={200: EventOutput})
+    @extend_schema(request=None, responses={200: EventOutput, 409: CONFLICT})
     def post(self, request: Request, event_id: str) -> Response:
         if selectors.event_get(event_id=event_id, include_drafts=True) is None:
             raise NotFound("No event has this id.")

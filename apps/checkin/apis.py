@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,7 +50,14 @@ class RedeemApi(BrowsableForm, APIView):
 
     permission_classes = (CanScanTickets,)
 
-    @extend_schema(request=RedeemInput, responses={200: ScanOutput})
+    @extend_schema(
+        request=RedeemInput,
+        responses={
+            200: ScanOutput,
+            404: OpenApiResponse(description="`unknown_event`: no tickets were issued for this event."),
+            409: OpenApiResponse(description="`nonce_reused`: the nonce was sent before with another scan."),
+        },
+    )
     def post(self, request: Request) -> Response:
         payload = RedeemInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,10 +16,9 @@ from rest_framework.views import APIView
 from apps.notifications.health import run_checks
 from apps.notifications.models import Notification, NotificationKind, NotificationStatus
 from apps.notifications.selectors import notification_list_for_user
-from ticketflow.api import Pagination
 
 
-class NotificationRecentApi(APIView):
+class NotificationRecentApi(GenericAPIView):
     """The signed-in user's notifications, newest first (``?page=``, ``?page_size=``)."""
 
     class OutputSerializer(serializers.Serializer):
@@ -32,12 +33,16 @@ class NotificationRecentApi(APIView):
         def get_booking_id(self, notification: Notification) -> str | None:
             return notification.booking_id or None
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        """The user's notifications (the browsable API asks for them too, to render its page)."""
+        return notification_list_for_user(user_id=str(self.request.user.id))
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        notifications = notification_list_for_user(user_id=str(request.user.id))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(notifications, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.payments.exceptions import ProviderRejected, ProviderUnavailable
+from apps.payments.exceptions import InvalidWebhook, ProviderRejected, ProviderUnavailable
 from apps.payments.models import Payment, PaymentStatus
 from apps.payments.selectors import payment_get, payment_get_latest_for_booking
 from apps.payments.services import payment_refresh, stripe_webhook_receive
@@ -120,7 +120,10 @@ class PaymentRefreshApi(APIView):
         operation_id="payments_refresh",
         summary="Check a pending payment with the provider now",
         request=None,
-        responses={200: PaymentOutputSerializer},
+        responses={
+            200: PaymentOutputSerializer,
+            409: OpenApiResponse(description="`provider_rejected`: the provider does not know this payment."),
+        },
     )
     def post(self, request: Request, payment_id: str) -> Response:
         payment = payment_get(payment_id=payment_id, **_viewer(request))
@@ -173,16 +176,30 @@ class StripeWebhookApi(APIView):
         operation_id="payments_webhooks_stripe",
         summary="Receive a Stripe event",
         request={"application/json": OpenApiTypes.OBJECT},
-        # 409 payment_not_recorded_yet: Stripe retries the event later.
-        responses={200: WebhookReceiptSerializer, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={
+            200: WebhookReceiptSerializer,
+            400: OpenApiResponse(
+                description="`invalid_webhook`, `malformed_webhook`: a bad signature or body."
+            ),
+            404: OpenApiResponse(description="`not_found`: this server takes no webhooks (no secret set)."),
+            409: OpenApiResponse(description="`payment_not_recorded_yet`: Stripe retries the event later."),
+        },
         parameters=[
-            OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)
+            OpenApiParameter(
+                "Stripe-Signature", {"type": "string", "minLength": 1}, OpenApiParameter.HEADER, required=True
+            )
         ],
         auth=[],
     )
     def post(self, request: Request) -> Response:
+        signature = request.headers.get("Stripe-Signature")
+        if not signature:
+            # Malformed on any server, whether or not this one takes webhooks.
+            raise InvalidWebhook(
+                "The Stripe-Signature header is missing, expired or does not match the body.",
+                code="invalid_signature",
+                details={"reason": "No Stripe-Signature header."},
+            )
         # The signature covers the raw bytes: read the body, never the parsed data.
-        receipt = stripe_webhook_receive(
-            payload=request.body, signature=request.headers.get("Stripe-Signature")
-        )
+        receipt = stripe_webhook_receive(payload=request.body, signature=signature)
         return Response(WebhookReceiptSerializer(receipt).data)

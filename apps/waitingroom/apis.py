@@ -15,7 +15,7 @@ from ticketflow.errors import InvalidInput
 
 WAIT = OpenApiParameter(
     "wait",
-    int,
+    {"type": "number", "minimum": 0, "maximum": feed.MAX_WAIT_SECONDS},
     required=False,
     description=(
         f"Long poll: while waiting, answer as soon as you are admitted, or after this many seconds "

@@ -15,6 +15,10 @@ class QueuePassScheme(OpenApiAuthenticationExtension):
     target_class = "apps.waitingroom.passes.QueuePassAuthentication"
     name = "queuePass"
 
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[Any]] | None:
+        """Only reading one's place takes the pass (``QueuePassAuthentication`` ignores it elsewhere)."""
+        return {self.name: []} if auto_schema.method == "GET" else None
+
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
             "type": "apiKey",

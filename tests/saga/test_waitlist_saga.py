@@ -89,10 +89,17 @@ def test_a_cancelled_seat_is_offered_to_the_waiting_buyer_who_books_it_with_the_
     assert f"/events/{concert.event_id}/waitlist" in email.body
     # Everyone else is turned away at the door, the offer's token is only Ada's.
     grab = client_of(outsider).post(
-        "/api/bookings", {"event_id": concert.event_id, "seat_ids": [back]}, format="json"
+        "/api/bookings",
+        {"event_id": concert.event_id, "seat_ids": [back], "payment_method": "pm_card_visa"},
+        format="json",
     )
     assert error(grab, 409) == "seats_unavailable"
-    stolen = {"event_id": concert.event_id, "seat_ids": [back], "waitlist_offer": place["offer"]["token"]}
+    stolen = {
+        "event_id": concert.event_id,
+        "seat_ids": [back],
+        "payment_method": "pm_card_visa",
+        "waitlist_offer": place["offer"]["token"],
+    }
     assert error(client_of(outsider).post("/api/bookings", stolen, format="json"), 403) == "offer_not_yours"
     forged = {**stolen, "waitlist_offer": place["offer"]["token"][:-4] + "AAAA"}
     assert error(client_of(ada).post("/api/bookings", forged, format="json"), 400) == "invalid_offer"
@@ -150,7 +157,12 @@ def test_an_unanswered_offer_passes_to_the_next_buyer_and_their_emails_say_so(
     assert [m.to for m in mail.outbox if "are yours to book" in m.subject] == [[ada.email], [bea.email]]
     late = client_of(ada).post(
         "/api/bookings",
-        {"event_id": concert.event_id, "seat_ids": [concert.seat_ids[8]], "waitlist_offer": token},
+        {
+            "event_id": concert.event_id,
+            "seat_ids": [concert.seat_ids[8]],
+            "payment_method": "pm_card_visa",
+            "waitlist_offer": token,
+        },
         format="json",
     )
     # Ada's token has not run out by its own clock, but the seat is kept for Bea now.
@@ -172,6 +184,7 @@ def test_every_event_of_the_waiting_list_delivered_twice_changes_nothing(
         {
             "event_id": concert.event_id,
             "seat_ids": [s["id"] for s in offer["seats"]],
+            "payment_method": "pm_card_visa",
             "waitlist_offer": offer["token"],
         },
         format="json",

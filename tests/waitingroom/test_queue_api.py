@@ -27,7 +27,12 @@ SEATS = [seat.seat_id for seat in iter_seats(EVENT_ID, LAYOUT)]
 
 def book(client, seats: list[str], token: str | None = None, event_id: str = EVENT_ID):
     headers = {"HTTP_X_QUEUE_TOKEN": token} if token else {}
-    return client.post("/api/bookings", {"event_id": event_id, "seat_ids": seats}, format="json", **headers)
+    return client.post(
+        "/api/bookings",
+        {"event_id": event_id, "seat_ids": seats, "payment_method": "pm_card_visa"},
+        format="json",
+        **headers,
+    )
 
 
 def admitted_token(client) -> str:
@@ -191,7 +196,7 @@ def test_the_queue_pass_reads_the_place_and_nothing_else() -> None:
     leaving = anonymous.delete(QUEUE, HTTP_X_QUEUE_PASS=queue_pass)
     booking = anonymous.post(
         "/api/bookings",
-        {"event_id": EVENT_ID, "seat_ids": SEATS[:1]},
+        {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": "pm_card_visa"},
         format="json",
         HTTP_X_QUEUE_PASS=queue_pass,
     )

@@ -19,6 +19,8 @@ LAYOUT = SeatLayout.model_validate(
     {"sections": [{"name": "Hall", "category": "standard", "rows": [{"label": "A", "seats": 8}]}]}
 )
 SEATS = [seat.seat_id for seat in iter_seats(EVENT_ID, LAYOUT)]
+CARD = "pm_card_visa"
+"""The test card every booking request names (the API has no default payment method)."""
 
 
 def snapshot(**changes: object) -> EventCreated:
@@ -54,7 +56,12 @@ def arena(event_id: str = EVENT_ID, **changes: object) -> list[str]:
 
 def book(client: APIClient, seats: list[str], *, event_id: str = EVENT_ID, key: str | None = None) -> Any:
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client.post("/api/bookings", {"event_id": event_id, "seat_ids": seats}, format="json", **headers)
+    return client.post(
+        "/api/bookings",
+        {"event_id": event_id, "seat_ids": seats, "payment_method": CARD},
+        format="json",
+        **headers,
+    )
 
 
 def error_of(response: Any) -> dict[str, Any]:

@@ -25,7 +25,11 @@ pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", 
 
 
 def book(client: APIClient, seats: list[str]):
-    return client.post("/api/bookings", {"event_id": EVENT_ID, "seat_ids": seats}, format="json")
+    return client.post(
+        "/api/bookings",
+        {"event_id": EVENT_ID, "seat_ids": seats, "payment_method": "pm_card_visa"},
+        format="json",
+    )
 
 
 def test_a_loser_is_answered_409_with_the_taken_seats_and_nothing_is_written(
@@ -57,7 +61,7 @@ def test_the_same_idempotent_request_racing_itself_is_one_booking_not_a_loser(
 
     first = ada.post(
         "/api/bookings",
-        {"event_id": EVENT_ID, "seat_ids": SEATS[:1]},
+        {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": "pm_card_visa"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="k1",
     )

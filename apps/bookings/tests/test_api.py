@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.bookings.models import BookableEvent, Booking
 from apps.bookings.services import bookable_event_apply_snapshot
-from apps.bookings.tests.support import EVENT_ID, SEATS, client_for, snapshot
+from apps.bookings.tests.support import CARD, EVENT_ID, SEATS, client_for, snapshot
 from ticketflow.messaging.models import OutboxMessage
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
@@ -58,14 +58,14 @@ def test_an_idempotency_key_reused_for_another_request_is_a_conflict(on_sale: Bo
     client, _ = client_for("ada@example.com")
     client.post(
         "/api/bookings",
-        {"event_id": EVENT_ID, "seat_ids": SEATS[:1]},
+        {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD},
         format="json",
         HTTP_IDEMPOTENCY_KEY="k",
     )
 
     response = client.post(
         "/api/bookings",
-        {"event_id": EVENT_ID, "seat_ids": SEATS[1:2]},
+        {"event_id": EVENT_ID, "seat_ids": SEATS[1:2], "payment_method": CARD},
         format="json",
         HTTP_IDEMPOTENCY_KEY="k",
     )
@@ -81,13 +81,13 @@ def test_another_buyers_idempotency_key_is_their_own(on_sale: BookableEvent) -> 
 
     first = ada.post(
         "/api/bookings",
-        {"event_id": EVENT_ID, "seat_ids": SEATS[:1]},
+        {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD},
         format="json",
         HTTP_IDEMPOTENCY_KEY="same",
     )
     second = bob.post(
         "/api/bookings",
-        {"event_id": EVENT_ID, "seat_ids": SEATS[1:2]},
+        {"event_id": EVENT_ID, "seat_ids": SEATS[1:2], "payment_method": CARD},
         format="json",
         HTTP_IDEMPOTENCY_KEY="same",
     )
@@ -100,30 +100,51 @@ def test_another_buyers_idempotency_key_is_their_own(on_sale: BookableEvent) -> 
     ("body", "status", "code", "field"),
     [
         (
-            {"event_id": "3f1f0000-0000-4000-8000-000000000000", "seat_ids": ["x"]},
+            {"event_id": "3f1f0000-0000-4000-8000-000000000000", "seat_ids": ["x"], "payment_method": CARD},
             400,
             "unknown_event",
             "event_id",
         ),
-        ({"event_id": "not-a-uuid", "seat_ids": ["x"]}, 400, "invalid", "event_id"),
-        ({"event_id": EVENT_ID, "seat_ids": []}, 400, "invalid", "seat_ids"),
-        ({"event_id": EVENT_ID}, 400, "invalid", "seat_ids"),
-        ({"event_id": EVENT_ID, "seat_ids": SEATS[:5]}, 400, "too_many_seats", "seat_ids"),
-        ({"event_id": EVENT_ID, "seat_ids": [SEATS[0], SEATS[0]]}, 400, "invalid", "seat_ids"),
+        ({"event_id": "not-a-uuid", "seat_ids": ["x"], "payment_method": CARD}, 400, "invalid", "event_id"),
+        ({"event_id": EVENT_ID, "seat_ids": [], "payment_method": CARD}, 400, "invalid", "seat_ids"),
+        ({"event_id": EVENT_ID, "payment_method": CARD}, 400, "invalid", "seat_ids"),
+        # No default card: with a real provider there is nothing to assume, so none is assumed.
+        ({"event_id": EVENT_ID, "seat_ids": SEATS[:1]}, 400, "invalid", "payment_method"),
         (
-            {"event_id": EVENT_ID, "seat_ids": ["9c6d3b8e-7a55-4f0e-9d1f-0c2a6c8e1a11"]},
+            {"event_id": EVENT_ID, "seat_ids": SEATS[:5], "payment_method": CARD},
+            400,
+            "too_many_seats",
+            "seat_ids",
+        ),
+        (
+            {"event_id": EVENT_ID, "seat_ids": [SEATS[0], SEATS[0]], "payment_method": CARD},
+            400,
+            "invalid",
+            "seat_ids",
+        ),
+        (
+            {
+                "event_id": EVENT_ID,
+                "seat_ids": ["9c6d3b8e-7a55-4f0e-9d1f-0c2a6c8e1a11"],
+                "payment_method": CARD,
+            },
             400,
             "unknown_seats",
             "seat_ids",
         ),
-        ({"event_id": EVENT_ID, "seat_ids": "A1"}, 400, "invalid", "seat_ids"),
+        ({"event_id": EVENT_ID, "seat_ids": "A1", "payment_method": CARD}, 400, "invalid", "seat_ids"),
         (
             {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": "visa; drop table"},
             400,
             "invalid",
             "payment_method",
         ),
-        ({"event_id": EVENT_ID, "seat_ids": [SEATS[0]] * 101}, 400, "invalid", "seat_ids"),
+        (
+            {"event_id": EVENT_ID, "seat_ids": [SEATS[0]] * 101, "payment_method": CARD},
+            400,
+            "invalid",
+            "seat_ids",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_400_and_writes_nothing(on_sale, body, status, code, field) -> None:
@@ -153,7 +174,9 @@ def test_an_event_off_sale_is_a_conflict(on_sale: BookableEvent) -> None:
     bookable_event_apply_snapshot(snapshot=snapshot(status="sold_out", revision=2))
     client, _ = client_for("ada@example.com")
 
-    response = client.post("/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1]}, format="json")
+    response = client.post(
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD}, format="json"
+    )
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_on_sale"
@@ -161,7 +184,9 @@ def test_an_event_off_sale_is_a_conflict(on_sale: BookableEvent) -> None:
 
 
 def test_anonymous_gets_401() -> None:
-    response = APIClient().post("/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1]}, format="json")
+    response = APIClient().post(
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD}, format="json"
+    )
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
@@ -177,7 +202,7 @@ def test_only_the_buyer_or_staff_see_a_booking(on_sale: BookableEvent) -> None:
     staff_user.refresh_from_db()
     staff.force_authenticate(staff_user)
     booking_id = ada.post(
-        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1]}, format="json"
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD}, format="json"
     ).json()["id"]
 
     assert ada.get(f"/api/bookings/{booking_id}").status_code == 200
@@ -193,13 +218,15 @@ def test_only_the_buyer_or_staff_see_a_booking(on_sale: BookableEvent) -> None:
 def test_my_bookings_lists_only_mine_newest_first(on_sale: BookableEvent) -> None:
     ada, _ = client_for("ada@example.com")
     bob, _ = client_for("bob@example.com")
-    first = ada.post("/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1]}, format="json").json()[
-        "id"
-    ]
-    second = ada.post("/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[1:2]}, format="json").json()[
-        "id"
-    ]
-    bob.post("/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[2:3]}, format="json")
+    first = ada.post(
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD}, format="json"
+    ).json()["id"]
+    second = ada.post(
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[1:2], "payment_method": CARD}, format="json"
+    ).json()["id"]
+    bob.post(
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[2:3], "payment_method": CARD}, format="json"
+    )
 
     body = ada.get("/api/bookings/my").json()
 
@@ -213,7 +240,7 @@ def test_cancel_moves_a_pending_booking_to_cancelled_and_a_second_cancel_conflic
 ) -> None:
     ada, _ = client_for("ada@example.com")
     booking_id = ada.post(
-        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1]}, format="json"
+        "/api/bookings", {"event_id": EVENT_ID, "seat_ids": SEATS[:1], "payment_method": CARD}, format="json"
     ).json()["id"]
 
     cancelled = ada.post(f"/api/bookings/{booking_id}/cancel")

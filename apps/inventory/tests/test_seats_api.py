@@ -101,7 +101,7 @@ def test_the_schema_documents_the_seat_map(client: Client) -> None:
     schema = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
 
     operation = schema["paths"]["/api/inventory/events/{event_id}/seats"]["get"]
-    assert set(operation["responses"]) == {"200"}
+    assert set(operation["responses"]) == {"200", "401", "404", "503"}
     assert schema["components"]["schemas"]["SeatMap"]["properties"]["seats"]["items"]["$ref"].endswith(
         "/Seat"
     )
