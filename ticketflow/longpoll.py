@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -38,8 +38,9 @@ WAITED_HEADER = b"x-long-poll-waited"  # set on the second asking, which must no
 EMBEDDED_RECHECK_SECONDS = 0.5
 LAST_VALUE_SECONDS = 120
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+# As the ASGI specification (and Django's handler) has them: a dict scope, read-only messages.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -213,21 +214,29 @@ async def _changed(channel: str, seen: str, seconds: float) -> bool:
 async def _changed_on_redis(channel: str, seen: str, seconds: float) -> bool:
     from redis.asyncio import Redis
 
-    client = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, single_connection_client=True)
+    url = settings.REDIS_URL
+    if url is None:  # redis_configured() said otherwise; without Redis there is nothing to wait for
+        return True
+    client = Redis.from_url(url, socket_connect_timeout=2, single_connection_client=True)
     try:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(channel)
         try:
             last = await client.get(_last_key(channel))
-            if last is not None and last.decode() != seen:
+            if last is not None and _text(last) != seen:
                 return True
             deadline = time.monotonic() + seconds
             while (remaining := deadline - time.monotonic()) > 0:
                 message = await pubsub.get_message(timeout=remaining)
-                if message is not None and message["data"].decode() != seen:
+                if message is not None and _text(message["data"]) != seen:
                     return True
             return False
         finally:
             await pubsub.aclose()
     finally:
         await client.aclose()
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (bytes unless the client decodes responses)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -14,8 +14,8 @@ from rest_framework.request import Request
 
 
 def _holds(request: Request, perms: tuple[str, ...]) -> bool:
-    user = request.user
-    return bool(user and user.is_authenticated and user.has_perms(perms))
+    user = request.user  # AnonymousUser when nobody signed in (UNAUTHENTICATED_USER), never None
+    return bool(user.is_authenticated and user.has_perms(perms))
 
 
 def requires(*perms: str, read: str = "perms") -> type[BasePermission]:

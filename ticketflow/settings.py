@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from ticketflow.config import load_environment, local_secret
+from ticketflow.config import EventOptions, load_environment, local_secret
 from ticketflow.routers import ContextRouter, KernelRouter, PlatformRouter
 
 ENV = load_environment()
@@ -224,12 +224,15 @@ else:
 CACHES["ratelimit"] = (
     {**CACHES["default"], "KEY_PREFIX": "tf"}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "ratelimit"}
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "ratelimit"),
+    }
 )
 
 # --- Events ---------------------------------------------------------------------------------
 
-TICKETFLOW_EVENTS = {
+TICKETFLOW_EVENTS: EventOptions = {
     "TRANSPORT": "kafka" if ENV.KAFKA_BOOTSTRAP_SERVERS else "inprocess",
     "BOOTSTRAP_SERVERS": ENV.KAFKA_BOOTSTRAP_SERVERS,
     "PARTITIONS": ENV.KAFKA_TOPIC_PARTITIONS,
