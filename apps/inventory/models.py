@@ -9,6 +9,8 @@ booking it may become, ``hold_expires_at`` the offer's end) and only that bookin
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone
 
@@ -37,7 +39,7 @@ class SaleEvent(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def on_sale_at(self, moment: object) -> bool:
+    def on_sale_at(self, moment: datetime) -> bool:
         return (
             self.status == "on_sale"
             and (self.sale_starts_at is None or self.sale_starts_at <= moment)
