@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -39,6 +39,8 @@ EMBEDDED_RECHECK_SECONDS = 0.5
 LAST_VALUE_SECONDS = 120
 
 # As the ASGI specification (and Django's handler) has them: a dict scope, read-only messages.
+_Response = TypeVar("_Response", bound=HttpResponse)
+
 Scope = dict[str, Any]
 Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -75,7 +77,7 @@ def deferrable(request: HttpRequest) -> bool:
     return "HTTP_X_LONG_POLL_SERVER" in request.META and not waited(request)
 
 
-def defer(response: HttpResponse, *, channel: str, seen: str, seconds: float) -> HttpResponse:
+def defer(response: _Response, *, channel: str, seen: str, seconds: float) -> _Response:
     """Mark ``response`` as the answer to send unless ``channel`` moves on from ``seen`` soon."""
     response[HEADER] = f"{channel} {seen} {seconds:g}"
     return response
