@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from ticketflow.config import EventOptions, load_environment, local_secret
 from ticketflow.routers import ContextRouter, KernelRouter, PlatformRouter
@@ -349,7 +350,8 @@ else:
 
 # --- Payments -------------------------------------------------------------------------------
 
-PAYMENTS = {
+# Mixed values, read by key (and by name in apps.payments.services._option).
+PAYMENTS: dict[str, Any] = {
     "PROVIDER": "stripe" if ENV.STRIPE_SECRET_KEY else "simulated",
     "STRIPE_SECRET_KEY": ENV.STRIPE_SECRET_KEY,
     "STRIPE_PUBLISHABLE_KEY": ENV.STRIPE_PUBLISHABLE_KEY,
