@@ -83,6 +83,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(EMBEDDED) LOG_LEVEL=warning $(BIN)/mypy
+	$(EMBEDDED) $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

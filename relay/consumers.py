@@ -25,7 +25,7 @@ from ticketflow.messaging import metrics
 from ticketflow.messaging.dispatch import DeadLetterSink, Incoming, InfrastructureUnavailable, deliver_batch
 from ticketflow.messaging.handlers import consumer_group, topics_for
 from ticketflow.messaging.transports import TransportUnavailable
-from ticketflow.messaging.transports.kafka import KafkaTransport
+from ticketflow.messaging.transports.kafka import KafkaTransport, position
 
 logger = logging.getLogger("ticketflow.consumer")
 
@@ -68,8 +68,8 @@ class ConsumerRunner:
                 self._report_lag(consumer)
                 messages = []
                 for message in polled:
-                    if message.error():
-                        self._on_error(message.error())
+                    if (error := message.error()) is not None:
+                        self._on_error(error)
                     else:
                         messages.append(message)
                 if messages and not self._handle(consumer, messages):
@@ -105,7 +105,7 @@ class ConsumerRunner:
         pause = 0.5
         while pending:
             incoming = [
-                Incoming(m.value() or b"", self.transport.logical(m.topic()), self._dead_letter_sink(m))
+                Incoming(m.value() or b"", self.transport.logical(position(m)[0]), self._dead_letter_sink(m))
                 for m in pending
             ]
             settled = 0
@@ -130,8 +130,9 @@ class ConsumerRunner:
             return
         following: dict[tuple[str, int], int] = {}
         for message in messages:
-            key = (message.topic(), message.partition())
-            following[key] = max(following.get(key, 0), message.offset() + 1)
+            topic, partition, offset = position(message)
+            key = (topic, partition)
+            following[key] = max(following.get(key, 0), offset + 1)
         self.processed += len(messages)
         try:
             consumer.store_offsets(
@@ -176,7 +177,7 @@ class ConsumerRunner:
                 self.stop.wait(pause)
                 pause = min(pause * 2, 10.0)
 
-    def _report_lag(self, consumer) -> None:
+    def _report_lag(self, consumer: Consumer) -> None:
         now = time.monotonic()
         if now - self._last_lag_report < LAG_REPORT_SECONDS:
             return

@@ -21,5 +21,5 @@ class BrowsableForm:
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         if getattr(request.accepted_renderer, "format", None) != "api":
-            raise MethodNotAllowed(request.method)
+            raise MethodNotAllowed(request.method or "GET")
         return Response({"detail": "Send the form below with POST."})

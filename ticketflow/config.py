@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
@@ -32,6 +32,24 @@ EMBEDDED_SECRET = "embedded-development-secret-not-for-production"  # noqa: S105
 
 # Words that mark a value copied from .env.example or a tutorial rather than generated.
 _PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secret-key", "not-for-production")
+
+
+class EventOptions(TypedDict):
+    """``settings.TICKETFLOW_EVENTS``: how events travel (the kernel and the relay read it)."""
+
+    TRANSPORT: Literal["kafka", "inprocess"]
+    BOOTSTRAP_SERVERS: str | None
+    PARTITIONS: int
+    REPLICATION_FACTOR: int
+    NAMESPACE: str
+    RELAY_BATCH_SIZE: int
+    RELAY_POLL_INTERVAL: float
+    RELAY_LINGER_SECONDS: float
+    CONSUMER_MAX_ATTEMPTS: int
+    CONSUMER_BATCH_SIZE: int
+    OUTBOX_RETENTION_DAYS: int
+    INBOX_RETENTION_DAYS: int
+    CONSUMER_BACKOFF_SECONDS: float
 
 
 class Environment(BaseSettings):

@@ -157,7 +157,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     elif isinstance(exc, DjangoPermissionDenied):
         status, body = 403, error_body("forbidden", "You are not allowed to do this.")
     elif isinstance(exc, DjangoValidationError):
-        details = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {"messages": exc.messages}
+        details: dict[str, Any] = (
+            {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {"messages": exc.messages}
+        )
         status, body = 400, error_body("invalid", "Some of the data sent is not valid.", details)
     elif isinstance(exc, drf.APIException):
         status, body = _render_drf(exc)
@@ -172,10 +174,11 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, drf.APIException):
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        # Only some APIException subclasses carry these (NotAuthenticated, Throttled).
+        if auth_header := getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = auth_header
+        if wait := getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(wait))
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed | NotAuthenticated):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
     return Response(body, status=status, headers=headers)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -38,8 +38,11 @@ WAITED_HEADER = b"x-long-poll-waited"  # set on the second asking, which must no
 EMBEDDED_RECHECK_SECONDS = 0.5
 LAST_VALUE_SECONDS = 120
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+# As the ASGI specification (and Django's handler) has them: a dict scope, read-only messages.
+_Response = TypeVar("_Response", bound=HttpResponse)
+
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -74,7 +77,7 @@ def deferrable(request: HttpRequest) -> bool:
     return "HTTP_X_LONG_POLL_SERVER" in request.META and not waited(request)
 
 
-def defer(response: HttpResponse, *, channel: str, seen: str, seconds: float) -> HttpResponse:
+def defer(response: _Response, *, channel: str, seen: str, seconds: float) -> _Response:
     """Mark ``response`` as the answer to send unless ``channel`` moves on from ``seen`` soon."""
     response[HEADER] = f"{channel} {seen} {seconds:g}"
     return response
@@ -213,21 +216,29 @@ async def _changed(channel: str, seen: str, seconds: float) -> bool:
 async def _changed_on_redis(channel: str, seen: str, seconds: float) -> bool:
     from redis.asyncio import Redis
 
-    client = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, single_connection_client=True)
+    url = settings.REDIS_URL
+    if url is None:  # redis_configured() said otherwise; without Redis there is nothing to wait for
+        return True
+    client = Redis.from_url(url, socket_connect_timeout=2, single_connection_client=True)
     try:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(channel)
         try:
             last = await client.get(_last_key(channel))
-            if last is not None and last.decode() != seen:
+            if last is not None and _text(last) != seen:
                 return True
             deadline = time.monotonic() + seconds
             while (remaining := deadline - time.monotonic()) > 0:
                 message = await pubsub.get_message(timeout=remaining)
-                if message is not None and message["data"].decode() != seen:
+                if message is not None and _text(message["data"]) != seen:
                     return True
             return False
         finally:
             await pubsub.aclose()
     finally:
         await client.aclose()
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (bytes unless the client decodes responses)."""
+    return value.decode() if isinstance(value, bytes) else value

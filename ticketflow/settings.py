@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from ticketflow.config import load_environment, local_secret
+from ticketflow.config import EventOptions, load_environment, local_secret
 from ticketflow.routers import database_routers
 
 ENV = load_environment()
@@ -218,12 +219,15 @@ else:
 CACHES["ratelimit"] = (
     {**CACHES["default"], "KEY_PREFIX": "tf"}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "ratelimit"}
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "ratelimit"),
+    }
 )
 
 # --- Events ---------------------------------------------------------------------------------
 
-TICKETFLOW_EVENTS = {
+TICKETFLOW_EVENTS: EventOptions = {
     "TRANSPORT": "kafka" if ENV.KAFKA_BOOTSTRAP_SERVERS else "inprocess",
     "BOOTSTRAP_SERVERS": ENV.KAFKA_BOOTSTRAP_SERVERS,
     "PARTITIONS": ENV.KAFKA_TOPIC_PARTITIONS,
@@ -338,7 +342,8 @@ else:
 
 # --- Payments -------------------------------------------------------------------------------
 
-PAYMENTS = {
+# Mixed values, read by key (and by name in apps.payments.services._option).
+PAYMENTS: dict[str, Any] = {
     "PROVIDER": "stripe" if ENV.STRIPE_SECRET_KEY else "simulated",
     "STRIPE_SECRET_KEY": ENV.STRIPE_SECRET_KEY,
     "STRIPE_PUBLISHABLE_KEY": ENV.STRIPE_PUBLISHABLE_KEY,

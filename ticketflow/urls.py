@@ -29,13 +29,13 @@ urlpatterns = [
 ]
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
         return json_error_response(400, "bad_request", "The request could not be understood.")
     return defaults.bad_request(request, exception)
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
         return json_error_response(403, "forbidden", "You are not allowed to do this.")
     return defaults.permission_denied(request, exception)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -31,6 +32,7 @@ from apps.accounts.services import (
     user_verify_email,
 )
 from ticketflow.browsable import BrowsableForm
+from ticketflow.permissions import signed_in
 from ticketflow.ratelimit import consume
 
 # One answer whether or not the address already had an account (ASVS V2: no account enumeration).
@@ -81,6 +83,7 @@ class LoginApi(BrowsableForm, TokenObtainPairView):
     authentication_classes = ()
     throttle_scope = "login"
 
+    # simplejwt declares Response, but a view may answer any HttpResponse (axes' lockout page).
     @extend_schema(
         request=LoginInput,
         responses={
@@ -91,7 +94,7 @@ class LoginApi(BrowsableForm, TokenObtainPairView):
             ),
         },
     )
-    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+    def post(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:  # type: ignore[override]
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if isinstance(email, str) and email.strip():
             verdict = consume(
@@ -143,7 +146,9 @@ class LogoutApi(BrowsableForm, APIView):
     def post(self, request: Request) -> Response:
         payload = LogoutInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        sign_in_end(user=request.user, claims=request.auth, refresh=payload.validated_data.get("refresh"))
+        sign_in_end(
+            user=signed_in(request.user), claims=request.auth, refresh=payload.validated_data.get("refresh")
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,5 +172,5 @@ class PasswordApi(BrowsableForm, APIView):
     def post(self, request: Request) -> Response:
         payload = PasswordChangeInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        tokens = user_change_password(user=request.user, **payload.validated_data)
+        tokens = user_change_password(user=signed_in(request.user), **payload.validated_data)
         return Response(tokens.as_dict())

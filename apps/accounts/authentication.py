@@ -15,11 +15,12 @@ class SignInJWTAuthentication(JWTAuthentication):
     then the account, its password and the token's sign-in (``user_for_token``), in one query.
     """
 
-    def get_user(self, validated_token: Token) -> User:
+    # simplejwt declares the result as a TypeVar bound to nothing in its signature (any user type).
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         return user_for_token(claims=validated_token)
 
 
 class SignInJWTScheme(SimpleJWTScheme):
     """The OpenAPI security scheme of :class:`SignInJWTAuthentication` (simplejwt's bearer JWT)."""
 
-    target_class = SignInJWTAuthentication
+    target_class = "apps.accounts.authentication.SignInJWTAuthentication"

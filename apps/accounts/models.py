@@ -85,7 +85,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         longer matches); this also ends the API sign-ins and blacklists every outstanding
         refresh token, so none can mint a new access token.
         """
-        password_changed = self._password is not None and not self._state.adding
+        password_changed = self._password is not None and not self._state.adding  # type: ignore[attr-defined]  # set by set_password(); missing from django-stubs
         super().save(*args, **kwargs)
         if password_changed:
             SignIn.objects.end_all(user_id=self.pk, reason=SignInEnd.PASSWORD_CHANGED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainSerializer
@@ -77,8 +79,8 @@ class LoginInput(TokenObtainSerializer):
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
         attrs[self.username_field] = attrs[self.username_field].strip().lower()
-        super().validate(attrs)
-        return sign_in_start(user=self.user).as_dict()
+        super().validate(attrs)  # sets self.user, or raises AuthenticationFailed
+        return sign_in_start(user=cast(User, self.user)).as_dict()
 
 
 class TokenPairOutput(serializers.Serializer):

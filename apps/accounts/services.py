@@ -14,6 +14,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.utils import timezone
 from prometheus_client import Counter
 from rest_framework.exceptions import AuthenticationFailed
@@ -201,9 +202,7 @@ def user_verify_email(*, token: str) -> User:
         "This verification link is not valid or has expired; sign in to get a new one.", code="invalid_token"
     )
     try:
-        claims = signing.loads(
-            token, salt=VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds()
-        )
+        claims = signing.loads(token, salt=VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
         user = User.objects.filter(pk=claims["u"], email=claims["e"]).first()
     except (signing.BadSignature, KeyError, TypeError, ValueError, ValidationError):
         raise refused from None
@@ -240,7 +239,7 @@ def sign_in_refresh(*, refresh: str) -> TokenPair:
     ``AuthenticationFailed`` for anything but a live refresh token of an open sign-in.
     """
     try:
-        token = _SpendableRefreshToken(refresh)
+        token = _SpendableRefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt annotates the encoded token as a Token
     except TokenError as error:
         raise AuthenticationFailed(str(error), code="token_not_valid") from None
     user = user_for_token(claims=token)
@@ -262,7 +261,7 @@ def sign_in_refresh(*, refresh: str) -> TokenPair:
     return TokenPair(access=str(token.access_token), refresh=str(token))
 
 
-def _end(sign_ins: Any, reason: str) -> int:
+def _end(sign_ins: QuerySet[SignIn], reason: str) -> int:
     ended = sign_ins.update(ended_at=timezone.now(), end_reason=reason)
     if ended:
         SIGN_INS_ENDED.labels(reason).inc(ended)
@@ -282,7 +281,7 @@ def sign_in_end(*, user: User, claims: Any, refresh: str | None = None) -> None:
     if refresh is None:
         return
     try:
-        token = RefreshToken(refresh)
+        token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt annotates the encoded token as a Token
     except TokenError:
         token = None
     if token is None or str(token.get("sub")) != str(user.pk):

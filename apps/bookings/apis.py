@@ -28,7 +28,7 @@ from ticketflow import admission_tokens, longpoll
 from ticketflow.browsable import BrowsableForm
 from ticketflow.errors import InvalidInput, NotFound
 from ticketflow.observability import log_context
-from ticketflow.permissions import holds
+from ticketflow.permissions import holds, signed_in
 from ticketflow.values import is_uuid
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,9 @@ class BookingCreateApi(BrowsableForm, APIView):
         data = payload.validated_data
         booking, created = services.booking_create(
             buyer=services.Buyer(
-                user_id=str(request.user.id), email=request.user.email, name=request.user.name
+                user_id=str(signed_in(request.user).id),
+                email=signed_in(request.user).email,
+                name=signed_in(request.user).name,
             ),
             event_id=str(data["event_id"]),
             seat_ids=data["seat_ids"],
@@ -135,7 +137,7 @@ def _accepted(booking: Booking) -> dict[str, Any]:
         return BookingOutput(booking).data
     except DatabaseError as error:
         logger.warning("booking %s committed; answering without its timeline: %s", booking.id, error)
-        booking._prefetched_objects_cache = {"steps": [], "tickets": []}
+        booking._prefetched_objects_cache = {"steps": [], "tickets": []}  # type: ignore[attr-defined]  # Django's prefetch cache
         return BookingOutput(booking).data
 
 
@@ -333,7 +335,9 @@ class TransferAcceptApi(APIView):
         transfer = services.transfer_accept(
             token=token,
             buyer=services.Buyer(
-                user_id=str(request.user.id), email=request.user.email, name=request.user.name
+                user_id=str(signed_in(request.user).id),
+                email=signed_in(request.user).email,
+                name=signed_in(request.user).name,
             ),
         )
         return Response(TransferOutput(transfer).data, status=status.HTTP_202_ACCEPTED)

@@ -128,7 +128,7 @@ class BookingOutput(serializers.ModelSerializer):
 
     @extend_schema_field(StepOutput(many=True))
     def get_timeline(self, booking: Booking) -> list[dict[str, Any]]:
-        return StepOutput(booking.steps.all(), many=True).data
+        return StepOutput(booking.steps.all(), many=True).data  # type: ignore[return-value]  # a ReturnList; drf-stubs says dict
 
     @extend_schema_field(TicketOutput(many=True))
     def get_tickets(self, booking: Booking) -> list[dict[str, Any]]:
@@ -136,7 +136,7 @@ class BookingOutput(serializers.ModelSerializer):
         order = {seat["seat_id"]: index for index, seat in enumerate(booking.seats)}
         issued = [ticket for ticket in booking.tickets.all() if ticket.secret]
         tickets = sorted(issued, key=lambda ticket: order.get(ticket.seat_id, len(order)))
-        return TicketOutput(tickets, many=True).data
+        return TicketOutput(tickets, many=True).data  # type: ignore[return-value]  # a ReturnList; drf-stubs says dict
 
     @extend_schema_field(RefundStepOutput(many=True))
     def get_refund_policy(self, booking: Booking) -> list[dict[str, int]]:
@@ -178,7 +178,7 @@ class TransferOutput(serializers.ModelSerializer):
 
     class Meta:
         model = TicketTransfer
-        fields = (
+        fields: tuple[str, ...] = (
             "id", "booking_id", "ticket_ids", "recipient_email", "status", "reason", "expires_at",
             "version", "created_at", "updated_at",
         )  # fmt: skip

@@ -18,7 +18,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from enum import Enum, auto
+from typing import Any, NoReturn, cast
 
 from django.conf import settings
 from django.core import signing
@@ -43,6 +44,7 @@ from apps.bookings.models import (
 from apps.bookings.selectors import booking_refund_percent
 from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ticketflow.messaging import schemas
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.refund_policy import refund_cents
 from ticketflow.messaging.schemas import (
@@ -452,10 +454,57 @@ def _locked_own(booking_id: str, user_id: str, *, is_staff: bool = False) -> Boo
     return booking
 
 
-def _move(booking: Booking, status: str, *, step: str, detail: str = "", **changes: Any) -> None:
-    """Record a transition (or, with the same status, a timeline step) on a locked booking."""
+class _Keep(Enum):
+    """The default of ``_move``'s field arguments: leave that field as it is."""
+
+    KEEP = auto()
+
+
+_KEEP = _Keep.KEEP
+
+
+def _move(
+    booking: Booking,
+    status: str,
+    *,
+    step: str,
+    detail: str = "",
+    seats: list[dict[str, Any]] | _Keep = _KEEP,
+    seat_ids: list[str] | _Keep = _KEEP,
+    total_cents: int | _Keep = _KEEP,
+    currency: str | _Keep = _KEEP,
+    hold_id: str | _Keep | None = _KEEP,
+    hold_expires_at: datetime | _Keep | None = _KEEP,
+    payment_attempt: int | _Keep = _KEEP,
+    payment_id: str | _Keep = _KEEP,
+    paid: bool | _Keep = _KEEP,
+    failure_code: str | _Keep = _KEEP,
+    failure_reason: str | _Keep = _KEEP,
+    refund_state: str | _Keep = _KEEP,
+    refund_cents: int | _Keep | None = _KEEP,
+) -> None:
+    """Record a transition (or, with the same status, a timeline step) on a locked booking.
+
+    Besides ``status``, the fields given (the rest keep their values) are written with it.
+    """
     now = timezone.now()
     previous = booking.status
+    given: dict[str, object] = {
+        "seats": seats,
+        "seat_ids": seat_ids,
+        "total_cents": total_cents,
+        "currency": currency,
+        "hold_id": hold_id,
+        "hold_expires_at": hold_expires_at,
+        "payment_attempt": payment_attempt,
+        "payment_id": payment_id,
+        "paid": paid,
+        "failure_code": failure_code,
+        "failure_reason": failure_reason,
+        "refund_state": refund_state,
+        "refund_cents": refund_cents,
+    }
+    changes = {name: value for name, value in given.items() if value is not _KEEP}
     changes.update(status=status, updated_at=now)
     if status in TERMINAL or status == BookingStatus.CONFIRMED:
         changes.setdefault("finished_at", now)
@@ -528,7 +577,7 @@ def _request_refund(
     _emit(
         PaymentRefundRequested(
             booking_id=str(booking.id),
-            reason_code=reason_code,
+            reason_code=cast("schemas.RefundReason", reason_code),  # the event validates it
             reason=reason,
             amount_cents=amount_cents,
             refund_request_id=refund_request_id,
@@ -1256,7 +1305,7 @@ def _transferable(booking: Booking) -> None:
         )
 
 
-TICKET_REFUSALS = {
+TICKET_REFUSALS: dict[str, tuple[str, str]] = {
     BookingTicket.Status.TRANSFERRED: ("ticket_transferred", "has already been transferred"),
     BookingTicket.Status.CHECKED_IN: ("ticket_checked_in", "is already checked in"),
     BookingTicket.Status.REVOKED: ("ticket_revoked", "has been revoked"),
@@ -1357,7 +1406,22 @@ def _locked_transfer(booking: Booking, transfer_id: str) -> TicketTransfer | Non
     return TicketTransfer.objects.select_for_update().filter(pk=transfer_id, booking=booking).first()
 
 
-def _transfer_move(transfer: TicketTransfer, status: str, **changes: Any) -> None:
+def _transfer_move(
+    transfer: TicketTransfer,
+    status: str,
+    *,
+    recipient_user_id: str | _Keep = _KEEP,
+    recipient_name: str | _Keep = _KEEP,
+    reason: str | _Keep = _KEEP,
+    tickets: list[dict[str, Any]] | _Keep = _KEEP,
+) -> None:
+    given: dict[str, object] = {
+        "recipient_user_id": recipient_user_id,
+        "recipient_name": recipient_name,
+        "reason": reason,
+        "tickets": tickets,
+    }
+    changes = {name: value for name, value in given.items() if value is not _KEEP}
     changes.update(status=status, updated_at=timezone.now())
     TicketTransfer.objects.filter(pk=transfer.pk).update(version=F("version") + 1, **changes)
     for name, value in changes.items():
@@ -1377,7 +1441,9 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
         raise NotFound("This transfer link is not valid or has expired.", code="invalid_transfer_link")
     with db.atomic(_db()):
         booking = _locked(str(booking_id))
-        transfer = _locked_transfer(booking, transfer_id)
+        transfer = _locked_transfer(booking, transfer_id) if booking is not None else None
+        if booking is None or transfer is None:  # gone since the link was read
+            raise NotFound("This transfer link is not valid or has expired.", code="invalid_transfer_link")
         if buyer.email.lower() != transfer.recipient_email.lower():
             raise Forbidden(
                 "These tickets were offered to another address; sign in with the address the link was sent to.",

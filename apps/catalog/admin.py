@@ -7,11 +7,11 @@ and a published event's changes are announced to the other contexts.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
@@ -35,7 +35,7 @@ def _copy(target: Any, source: Any) -> None:
     target._state.db = source._state.db
 
 
-def _apply_errors(form: forms.Form, error: ApplicationError) -> None:
+def _apply_errors(form: forms.BaseForm, error: ApplicationError) -> None:
     fields = error.details.get("fields") or {}
     for name, problems in fields.items():
         target = name if name in form.fields else None
@@ -69,7 +69,8 @@ class VenueForm(forms.ModelForm):
         return self.cleaned_data["layout_text"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # The services would refuse what the form let through (a time zone that does not exist)
         # in save_model, too late for a form error.
         if "layout" in data and data.get("timezone"):
@@ -179,13 +180,16 @@ class EventForm(forms.ModelForm):
             waitlist_offer_minutes=data.get("waitlist_offer_minutes") or 30,
             refund_policy=data.get("refund_policy") or [],
             **{
-                name: data[name] if data.get(name) is not None else Event._meta.get_field(name).default
+                name: data[name]
+                if data.get(name) is not None
+                else cast("Field[Any, Any]", Event._meta.get_field(name)).default
                 for name in QUEUE_NUMBERS
             },
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if not isinstance(data.get("prices"), dict):

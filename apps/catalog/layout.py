@@ -17,6 +17,7 @@ Lines starting with ``#`` are comments.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -68,7 +69,7 @@ def parse_layout_text(text: str) -> SeatLayout:
         row: dict[str, object] = {"label": match["label"].strip(), "seats": count, "start": first}
         if match["category"]:
             row["category"] = match["category"]
-        sections[-1]["rows"].append(row)  # type: ignore[union-attr]
+        cast("list[dict[str, object]]", sections[-1]["rows"]).append(row)
     return validate_layout({"sections": sections})
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import F
@@ -28,6 +28,7 @@ from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.refund_policy import parse_policy
 from ticketflow.messaging.schemas import EventCreated, EventUpdated, SeatLayout
+from ticketflow.messaging.schemas import EventStatus as SnapshotStatus
 
 # The most an organiser may let one buyer hold of an event (``max_active_seats_per_buyer``).
 MAX_ACTIVE_SEATS_PER_BUYER = 10_000
@@ -374,7 +375,7 @@ def _announce(event: Event, *, first: bool) -> None:
         timezone=event.venue.timezone,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
-        status=event.status,
+        status=cast("SnapshotStatus", event.status),  # the same values as EventStatus
         sale_starts_at=event.sale_starts_at,
         sale_ends_at=event.sale_ends_at,
         currency=event.currency,

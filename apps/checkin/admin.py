@@ -5,11 +5,22 @@ Everything is read-only here: tickets follow the booking saga and scans happen a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from apps.checkin.models import CheckinEvent, Scan, Ticket, TicketStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _TicketCounts(TypedDict):
+    _sold: int
+    _checked_in: int
+    _revoked: int
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -43,15 +54,15 @@ class CheckinEventAdmin(ReadOnly):
         )
 
     @admin.display(description="Checked in", ordering="_checked_in")
-    def checked_in(self, event: CheckinEvent) -> int:
+    def checked_in(self, event: WithAnnotations[CheckinEvent, _TicketCounts]) -> int:
         return event._checked_in
 
     @admin.display(description="Sold", ordering="_sold")
-    def sold(self, event: CheckinEvent) -> int:
+    def sold(self, event: WithAnnotations[CheckinEvent, _TicketCounts]) -> int:
         return event._sold
 
     @admin.display(description="Revoked", ordering="_revoked")
-    def revoked(self, event: CheckinEvent) -> int:
+    def revoked(self, event: WithAnnotations[CheckinEvent, _TicketCounts]) -> int:
         return event._revoked
 
 

@@ -35,7 +35,7 @@ class CanScanTickets(BasePermission):
     message = "Scanning tickets needs the check-in permission."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm(SCAN_PERMISSION))
+        return bool(request.user.is_authenticated and request.user.has_perm(SCAN_PERMISSION))
 
 
 def _event_or_404(event_id: str) -> CheckinEvent:

@@ -46,7 +46,8 @@ class OfflineScanInput(serializers.Serializer):
 
 
 class BatchInput(serializers.Serializer):
-    scans = OfflineScanInput(many=True, allow_empty=False, max_length=BATCH_LIMIT)
+    # many=True hands max_length to the ListSerializer; drf-stubs only knows the child's arguments.
+    scans = OfflineScanInput(many=True, allow_empty=False, max_length=BATCH_LIMIT)  # type: ignore[call-arg]
 
     def validate_scans(self, scans: list[dict[str, Any]]) -> list[dict[str, Any]]:
         nonces = [scan["nonce"] for scan in scans]

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import IntegrityError
 from django.db.models import F
@@ -38,6 +39,7 @@ from apps.checkin.models import (
 )
 from ticketflow import db
 from ticketflow.errors import Conflict, NotFound
+from ticketflow.messaging import schemas
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
     BookingConfirmed,
@@ -209,7 +211,7 @@ def _revoke(booking_id: str, tickets: list[Ticket], *, reason_code: str) -> None
             booking_id=booking_id,
             event_id=str(tickets[0].event_id),
             ticket_ids=[str(t.pk) for t in tickets],
-            reason_code=reason_code,
+            reason_code=cast("schemas.RevocationReason", reason_code),  # the event validates it
         ),
         aggregate_id=booking_id,
         using=_db(),
@@ -499,8 +501,8 @@ def _record_on_ticket(ticket: Ticket, scan: Scan, verdict: Verdict, now: datetim
             ticket_id=str(ticket.pk),
             seat_id=ticket.seat_id,
             scan_id=str(scan.pk),
-            type=scan.type,
-            result=scan.result,
+            type=cast("schemas.ScanType", scan.type),  # the model's choices are the schema's values
+            result=cast("schemas.ScanResult", scan.result),
             accepted=scan.accepted,
             forced=scan.forced,
             scanned_at=scan.scanned_at,

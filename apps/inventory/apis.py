@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 from apps.inventory import waitlist
 from apps.inventory.selectors import seat_map
 from ticketflow.errors import InvalidInput, NotFound
+from ticketflow.permissions import signed_in
 from ticketflow.values import decimal_amount, is_uuid
 
-SEAT_FIELDS = (
+SEAT_FIELDS: tuple[str, dict[str, serializers.Field[Any, Any, Any, Any]]] = (
     "Seat",
     {
         "id": serializers.CharField(),
@@ -163,7 +164,7 @@ class WaitlistApi(APIView):
         data = WaitlistJoinInput(data=request.data)
         if not data.is_valid():
             raise InvalidInput("Say how many seats you want.", details={"fields": data.errors})
-        user = request.user
+        user = signed_in(request.user)
         waitlist.waitlist_join(
             event_id=_event_id(event_id),
             buyer=waitlist.Buyer(

@@ -10,6 +10,8 @@ The door's seat claims (``ticketflow.seat_claims``) only turn away obvious loser
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone
 
@@ -38,7 +40,7 @@ class SaleEvent(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def on_sale_at(self, moment: object) -> bool:
+    def on_sale_at(self, moment: datetime) -> bool:
         return (
             self.status == "on_sale"
             and (self.sale_starts_at is None or self.sale_starts_at <= moment)

@@ -55,7 +55,7 @@ def seat_map(*, event_id: str) -> dict[str, Any] | None:
     ]
     counts = dict.fromkeys(SeatStatus.values, 0)
     for seat in seats:
-        counts[seat["status"]] += 1
+        counts[str(seat["status"])] += 1
     result = {
         "event_id": str(sale.event_id),
         "currency": sale.currency,

@@ -16,6 +16,7 @@ a stale release can never free seats a later hold of the same booking re-acquire
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -289,10 +290,10 @@ def seats_hold_many(
                 results.append(_decide(request, sales.get(request.event_id), rows, changed, now))
         Seat.objects.bulk_update(changed.values(), HOLD_FIELDS)
         for event_id in {request.event_id for request in requests}:
-            db.on_commit(lambda event_id=event_id: seat_map_forget(event_id=event_id), using=_db())
+            db.on_commit(functools.partial(seat_map_forget, event_id=event_id), using=_db())
         for request, hold_id in zip(requests, results, strict=True):
             db.on_commit(
-                lambda r=request, h=hold_id: _settle_claims(r, h, sales.get(r.event_id)), using=_db()
+                functools.partial(_settle_claims, request, hold_id, sales.get(request.event_id)), using=_db()
             )
     return results
 
@@ -535,8 +536,8 @@ def seat_holds_release_lapsed(
             )
         ).free()
         holds: dict[tuple[str, str, str], list[str]] = {}
-        for seat_id, event_id, booking_id, hold_id in lapsed:
-            holds.setdefault((str(event_id), str(booking_id), str(hold_id)), []).append(str(seat_id))
+        for seat_id, event, booking, hold in lapsed:
+            holds.setdefault((str(event), str(booking), str(hold)), []).append(str(seat_id))
         for (event_id, booking_id, hold_id), seat_ids in holds.items():
             _forget(event_id=event_id, booking_id=booking_id, seat_ids=seat_ids)
             waitlist.seats_offer_to_waitlist(event_id=event_id, seat_ids=seat_ids)

@@ -352,8 +352,8 @@ def waitlist_offers_lapse(*, now: datetime | None = None, limit: int = 1000) -> 
             .values_list("id", "event_id", "booking_id", "hold_id")[:limit]
         )
         offers: dict[tuple[str, str, str], list[str]] = {}
-        for seat_id, event_id, booking_id, offer_id in lapsed:
-            offers.setdefault((str(event_id), str(booking_id), str(offer_id)), []).append(str(seat_id))
+        for seat_id, event, booking, offer in lapsed:
+            offers.setdefault((str(event), str(booking), str(offer)), []).append(str(seat_id))
         for (event_id, booking_id, offer_id), seat_ids in offers.items():
             WaitlistEntry.objects.filter(offer_id=offer_id, status=WaitlistStatus.OFFERED).update(
                 status=WaitlistStatus.LAPSED, version=F("version") + 1, updated_at=now

@@ -8,6 +8,8 @@ as it arrived, which is everything the templates need.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from apps.notifications.models import NotificationKind
 from apps.notifications.selectors import notification_get_booking_facts
 from apps.notifications.services import notification_record
@@ -29,8 +31,11 @@ from ticketflow.messaging.schemas import (
 )
 from ticketflow.messaging.topics import Topic
 
+# Any event that carries the booking's facts (Envelope is invariant in its payload type).
+_Facts = TypeVar("_Facts", bound=BookingFacts)
 
-def _record_booking_email(kind: NotificationKind, event: Envelope[BookingFacts]) -> None:
+
+def _record_booking_email(kind: NotificationKind, event: Envelope[_Facts]) -> None:
     payload = event.payload
     notification_record(
         kind=kind,

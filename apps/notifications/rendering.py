@@ -119,7 +119,7 @@ def _qr_image(payload: str, *, content_id: str, number: int) -> tuple[MIMEImage,
     image.add_header("Content-ID", f"<{content_id}>")
     image.add_header("Content-Disposition", "inline", filename=f"ticket-{number}-qr.png")
     width, _ = code.symbol_size(scale=QR_SCALE, border=QR_BORDER)
-    return image, width
+    return image, int(width)  # whole pixels: the scale and border are whole numbers
 
 
 def _tidy(text: str) -> str:

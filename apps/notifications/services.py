@@ -134,7 +134,7 @@ def notification_record(
     return notification
 
 
-def _enqueue(notification_id: uuid.UUID) -> None:
+def _enqueue(notification_id: uuid.UUID | str) -> None:
     # Imported here because the task module imports this one.
     from apps.notifications.tasks import send_notification
 

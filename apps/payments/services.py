@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -38,7 +38,13 @@ from apps.payments.providers.stripe_provider import (
 )
 from ticketflow import db
 from ticketflow.messaging.outbox import emit
-from ticketflow.messaging.schemas import Customer, PaymentProcessed, PaymentRefunded, RefundReason
+from ticketflow.messaging.schemas import (
+    Customer,
+    PaymentOutcome,
+    PaymentProcessed,
+    PaymentRefunded,
+    RefundReason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +72,7 @@ def _announce_outcome(payment: Payment, *, using: str) -> None:
             booking_id=payment.booking_id,
             payment_id=str(payment.id),
             attempt=payment.attempt,
-            status=payment.status,
+            status=cast("PaymentOutcome", payment.status),  # announced once SUCCEEDED or FAILED
             amount_cents=payment.amount_cents,
             currency=payment.currency,
             provider=payment.provider,
@@ -675,7 +681,7 @@ def _stripe_payment(reference: Any) -> Payment | None:
 
 def _payment_by_metadata(body: dict[str, Any]) -> Payment | None:
     """The attempt an intent's metadata names, while its reference is not recorded yet."""
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    metadata = found if isinstance(found := body.get("metadata"), dict) else {}
     booking_id, attempt = metadata.get("booking_id"), str(metadata.get("attempt") or "")
     if not isinstance(booking_id, str) or not booking_id or not attempt.isdigit():
         return None

@@ -40,7 +40,8 @@ class EventFilterForm(forms.Form):
     end = forms.DateField(label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start: date | None = cleaned.get("start")
         end: date | None = cleaned.get("end")
         if start and end and end < start:

@@ -23,7 +23,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,8 +34,9 @@ from apps.waitingroom import feed, passes
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+# As the ASGI specification (and Django's handler) has them: a dict scope, read-only messages.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -70,7 +71,7 @@ class _Admissions:
         from redis.asyncio import Redis
 
         pattern = f"tf:wr-admit:{settings.REDIS_NAMESPACE}*"
-        client = Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, single_connection_client=True)
+        client = Redis.from_url(_redis_url(), socket_connect_timeout=2, single_connection_client=True)
         try:
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             await pubsub.psubscribe(pattern)
@@ -164,7 +165,7 @@ class WaitingRoomFastPath:
             # Connections shared by every waiter of the process; a burst waits for one rather
             # than sending its requests to Django, which costs far more.
             pool = BlockingConnectionPool.from_url(
-                settings.REDIS_URL,
+                _redis_url(),
                 max_connections=128,
                 timeout=30,
                 socket_connect_timeout=2,
@@ -217,6 +218,13 @@ def _redis_configured() -> bool:
     return bool(getattr(settings, "REDIS_URL", None))
 
 
+def _redis_url() -> str:
+    """REDIS_URL, which the fast path only reaches for once ``_redis_configured()`` said yes."""
+    if not settings.REDIS_URL:
+        raise RuntimeError("the waiting room's fast path needs REDIS_URL")
+    return settings.REDIS_URL
+
+
 def _open(rules: dict[bytes, bytes], now: float) -> bool:
     if rules.get(b"on") != b"1":
         return False
@@ -246,8 +254,9 @@ async def _wait(waiter: asyncio.Future[bool], receive: Receive, seconds: float) 
     if first["type"] == "http.disconnect":
         return None
     gone = asyncio.ensure_future(_disconnected(receive))
+    racing: set[asyncio.Future[Any]] = {waiter, gone}
     try:
-        done, _ = await asyncio.wait({waiter, gone}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(racing, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         gone.cancel()
     if gone in done:

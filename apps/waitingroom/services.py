@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -202,7 +203,7 @@ def _estimate(event: QueuedEvent, position: int, now: float) -> int:
 
 
 def _status_of(event: QueuedEvent, user_id: str, place: Place, now: float) -> QueueStatus:
-    common = {
+    common: dict[str, Any] = {
         "paused": event.queue_paused,
         "sale_starts_at": event.sale_starts_at,
         "queue_pass": passes.issue(user_id=user_id, event_id=str(event.event_id)),

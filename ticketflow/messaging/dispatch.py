@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -63,7 +64,7 @@ DeadLetterSink = Callable[[str, str, bytes, BaseException, int], None]
 """``sink(context, topic, raw message, error, attempts)`` records a message given up on."""
 
 
-def apply(envelope: Envelope, context: str) -> Outcome:
+def apply(envelope: Envelope[Any], context: str) -> Outcome:
     """Run ``context``'s handler for ``envelope`` once, in one transaction with its inbox row."""
     handler = handler_for(context, envelope.type)
     if handler is None:
@@ -308,11 +309,12 @@ def _insert_inbox(alias: str, consumer: str, envelopes: list[Envelope[Any]]) -> 
     if not _upserts_returning(connection):
         return _insert_inbox_portably(alias, consumer, envelopes)
     meta = InboxMessage._meta
-    fields = [meta.get_field(name) for name in ("id", "consumer", "event_id", "topic", "processed_at")]
+    concrete = {field.name: field for field in meta.concrete_fields}
+    fields = [concrete[name] for name in ("id", "consumer", "event_id", "topic", "processed_at")]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    event_id = meta.get_field("event_id")
+    event_id = concrete["event_id"]
     conflict = f"{quote(fields[1].column)}, {quote(event_id.column)}"
     now = timezone.now()
     inserted: set[uuid.UUID] = set()
@@ -340,7 +342,8 @@ def _upserts_returning(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` works on this connection."""
     if connection.vendor == "postgresql":
         return True
-    return connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+    # Django's SQLite backend runs on the standard library's sqlite3 module.
+    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
 
 
 def _insert_inbox_portably(alias: str, consumer: str, envelopes: list[Envelope[Any]]) -> set[uuid.UUID]:

@@ -82,7 +82,7 @@ def emit(payload: Payload, *, aggregate_id: str, using: str) -> Envelope[Payload
         trace=current_traceparent(),
         payload=payload,
     )
-    fields = {
+    fields: dict[str, Any] = {
         "id": envelope.id,
         "topic": envelope.type,
         "aggregate_id": envelope.aggregate_id,

@@ -62,7 +62,8 @@ class Sweep:
     every: float
 
     def load(self) -> Callable[[], Any]:
-        return import_string(self.function)
+        function: Callable[[], Any] = import_string(self.function)
+        return function
 
 
 def configured(sweeps: Mapping[str, Mapping[str, Any]] | None = None) -> list[Sweep]:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.core.cache import cache
 
@@ -62,7 +62,7 @@ def _once(key: str, request: Mapping[str, object], produce: Callable[[], R]) -> 
             "Keys for idempotent requests can only be used with the same parameters they were first "
             f"used with ({key})."
         )
-    return entry["result"]
+    return cast(R, entry["result"])  # produce()'s, here or in the entry of the call that won
 
 
 class SimulatedProvider:

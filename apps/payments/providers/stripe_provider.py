@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -62,7 +62,12 @@ def _amount(intent: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _next_action(intent: Mapping[str, Any]) -> dict[str, str]:
+class _NextAction(TypedDict, total=False):
+    next_action_type: str
+    next_action_url: str
+
+
+def _next_action(intent: Mapping[str, Any]) -> _NextAction:
     action = intent.get("next_action")
     if not isinstance(action, dict):
         return {}
@@ -110,8 +115,8 @@ def intent_outcome(intent: Mapping[str, Any]) -> ChargeResult:
 def _refused_charge(error: stripe.StripeError) -> ChargeResult:
     """A FAILED result from Stripe's error body, with the PaymentIntent it names, if any."""
     body = error.json_body if isinstance(error.json_body, dict) else {}
-    details = body.get("error") if isinstance(body.get("error"), dict) else {}
-    intent = details.get("payment_intent") if isinstance(details.get("payment_intent"), dict) else None
+    details = found if isinstance(found := body.get("error"), dict) else {}
+    intent = named if isinstance(named := details.get("payment_intent"), dict) else None
     decline_code = _text(details.get("decline_code"))
     return ChargeResult(
         status=ChargeStatus.FAILED,
@@ -223,7 +228,7 @@ class StripeProvider:
             )
         except stripe.InvalidRequestError as error:
             body = error.json_body if isinstance(error.json_body, dict) else {}
-            details = body.get("error") if isinstance(body.get("error"), dict) else {}
+            details = found if isinstance(found := body.get("error"), dict) else {}
             current = details.get("payment_intent")
             if isinstance(current, dict) and current.get("id"):
                 return intent_outcome(current)

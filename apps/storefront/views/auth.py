@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -97,7 +98,7 @@ _login_view = LoginView.as_view(
 
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
-def login_page(request: HttpRequest) -> HttpResponse:
+def login_page(request: HttpRequest) -> HttpResponseBase:
     """``/login``: Django's login view, counted per address and per account like the API's."""
     if request.method == "POST" and not request.user.is_authenticated:
         email = str(request.POST.get("username", "")).strip().lower()[:254]

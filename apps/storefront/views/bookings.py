@@ -25,6 +25,7 @@ from apps.payments.selectors import payment_action_for_booking
 from apps.storefront.display import failure_outcome, local, money, refund_terms, venue_zone
 from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from apps.storefront.views.checkout import stripe_publishable_key
+from apps.storefront.views.htmx import HtmxRequest
 from ticketflow import longpoll
 from ticketflow.errors import Conflict, InvalidInput, NotFound
 from ticketflow.messaging.refund_policy import refund_cents
@@ -66,8 +67,8 @@ _TICKET_STATUS = {
 def _step_label(step: str, status: str) -> str:
     if step == "payment.processed":
         return {
-            BookingStatus.CONFIRMED: "Payment received",
-            BookingStatus.FAILED: "Payment declined",
+            BookingStatus.CONFIRMED.value: "Payment received",
+            BookingStatus.FAILED.value: "Payment declined",
         }.get(status, "Payment processed")
     return _STEP_LABELS.get(step, step.replace(".", " ").replace("-", " ").capitalize())
 
@@ -136,7 +137,7 @@ def _tickets(booking: Booking) -> list[dict[str, str]]:
 
 def _cancelled_lines(booking: Booking) -> list[dict[str, str]]:
     """The seats partial cancellations took out of the booking, oldest first, with their prices."""
-    lines = []
+    lines: list[dict[str, str]] = []
     for cancellation in booking.cancellations.all():
         if not cancellation.partial:
             continue
@@ -206,7 +207,7 @@ def booking_context(request: HttpRequest, booking: Booking) -> dict[str, Any]:
         "tickets": _tickets(booking),
         "awaiting_tickets": _awaiting_tickets(booking),
         "wait_seconds": PAYMENT_STEP_WAIT_SECONDS if paying_at_stripe else STATUS_WAIT_SECONDS,
-        "stage": {BookingStatus.PENDING: 1, BookingStatus.SEATS_LOCKED: 2}.get(status, 3),
+        "stage": {BookingStatus.PENDING.value: 1, BookingStatus.SEATS_LOCKED.value: 2}.get(status, 3),
         "can_cancel": not booking.is_terminal and booking.event_starts_at > timezone.now(),
         "can_transfer": booking.status == BookingStatus.CONFIRMED
         and booking.event_starts_at > timezone.now(),
@@ -237,7 +238,7 @@ def booking_page(request: HttpRequest, booking_id: str) -> HttpResponse:
 
 
 @require_GET
-def booking_status_partial(request: HttpRequest, booking_id: str) -> HttpResponse:
+def booking_status_partial(request: HtmxRequest, booking_id: str) -> HttpResponse:
     """The live part of the booking page, as a long poll on the status the page shows.
 
     Asked with ``?status=X&wait=S``, it answers once the booking leaves X, or after S
@@ -375,8 +376,10 @@ def booking_cancel_page(request: HttpRequest, booking_id: str) -> HttpResponse:
             messages.error(request, error.message)
         else:
             cancellation = cancelled.cancellations.order_by("created_at", "id").last()
-            refund = _refund_words(cancellation, cancelled.currency) if cancelled.paid else ""
-            if cancellation.partial:
+            refund = (
+                _refund_words(cancellation, cancelled.currency) if cancelled.paid and cancellation else ""
+            )
+            if cancellation is not None and cancellation.partial:
                 count = len(cancellation.seat_ids)
                 which = f"{count} seat{'s' * (count != 1)} of booking {booking.reference}"
                 messages.success(

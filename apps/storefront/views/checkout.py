@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -20,6 +20,7 @@ from apps.storefront.forms import TEST_CARDS, CheckoutForm, new_checkout_token
 from apps.storefront.views.waiting_room import queue_token, waiting_room_gate
 from ticketflow import waitlist_offers
 from ticketflow.errors import ApplicationError
+from ticketflow.permissions import signed_in
 from ticketflow.ratelimit import consume, requester_key
 
 if TYPE_CHECKING:
@@ -80,8 +81,9 @@ def _explain(form: CheckoutForm, error: ApplicationError, seats: dict[str, dict[
         return
     if error.code == "idempotency_key_reused":
         # The form's token already placed a booking; a new one lets the buyer decide again.
-        form.data = form.data.copy()
-        form.data["token"] = new_checkout_token()
+        data = cast(QueryDict, form.data).copy()  # the form is bound to request.POST here
+        data["token"] = new_checkout_token()
+        form.data = data
         form.add_error(
             None,
             "This checkout was already submitted with other details. Check My bookings, "
@@ -123,7 +125,11 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
         raise Http404("No seats are on sale for this event yet.")
     by_id = {seat["id"]: seat for seat in seats_now["seats"]}
     stripe_key = stripe_publishable_key()
-    options = {"seat_ids": by_id, "max_seats": event.max_seats_per_booking, "test_cards": not stripe_key}
+    options: dict[str, Any] = {
+        "seat_ids": by_id,
+        "max_seats": event.max_seats_per_booking,
+        "test_cards": not stripe_key,
+    }
     mine = seating.my_seat_ids(user=request.user, event_id=str(event.pk))
     if offer is not None:
         mine |= set(offer.seat_ids)  # kept for this buyer by the waiting list
@@ -173,8 +179,8 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
             booking, _ = booking_create(
                 buyer=Buyer(
                     user_id=str(request.user.pk),
-                    email=request.user.email,
-                    name=request.user.get_full_name() or request.user.email,
+                    email=signed_in(request.user).email,
+                    name=signed_in(request.user).get_full_name() or signed_in(request.user).email,
                 ),
                 event_id=str(event.pk),
                 seat_ids=form.cleaned_data["seat"],

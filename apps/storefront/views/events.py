@@ -18,6 +18,7 @@ from apps.inventory.selectors import availability, seat_map
 from apps.storefront import seating
 from apps.storefront.display import availability_badge, local, money, price_range, venue_zone
 from apps.storefront.forms import EventFilterForm
+from apps.storefront.views.htmx import HtmxRequest
 from apps.storefront.views.waiting_room import shopping_until, waiting_room_gate
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _day(day: Any, moment: time) -> datetime:
 def _matching_events(form: EventFilterForm) -> QuerySet[Event]:
     """Upcoming events matching the search text (name, description or venue) and dates."""
     data = form.cleaned_data if form.is_valid() else {}
-    dates: dict[str, datetime] = {}
+    dates: dict[str, Any] = {}  # starts_from / starts_until: datetimes
     if data.get("start"):
         dates["starts_from"] = _day(data["start"], time.min)
     if data.get("end"):
@@ -71,7 +72,7 @@ def event_card(event: Event, counts: dict[str, int]) -> dict[str, Any]:
 
 
 @require_GET
-def event_list_page(request: HttpRequest) -> HttpResponse:
+def event_list_page(request: HtmxRequest) -> HttpResponse:
     """``/``: upcoming events, searchable by text and date, with prices and availability."""
     form = EventFilterForm(request.GET or None)
     page = Paginator(_matching_events(form), EVENTS_PER_PAGE).get_page(request.GET.get("page"))

@@ -12,6 +12,7 @@ from apps.bookings.selectors import transfer_list_received
 from apps.bookings.services import Buyer, transfer_accept, transfer_request
 from apps.storefront.views.bookings import _booking_or_404, _tickets, booking_context
 from ticketflow.errors import ApplicationError, NotFound
+from ticketflow.permissions import signed_in
 
 
 @login_required
@@ -49,7 +50,11 @@ def transfer_accept_page(request: HttpRequest, token: str) -> HttpResponse:
         try:
             transfer_accept(
                 token=token,
-                buyer=Buyer(user_id=str(request.user.pk), email=request.user.email, name=request.user.name),
+                buyer=Buyer(
+                    user_id=str(request.user.pk),
+                    email=signed_in(request.user).email,
+                    name=signed_in(request.user).name,
+                ),
             )
         except ApplicationError as error:
             messages.error(request, error.message)

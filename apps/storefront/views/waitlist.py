@@ -23,6 +23,7 @@ from apps.inventory import waitlist
 from apps.inventory.selectors import seat_map
 from apps.storefront.display import local, money, venue_zone
 from ticketflow.errors import ApplicationError
+from ticketflow.permissions import signed_in
 
 NO_SCRIPT_REFRESH_SECONDS = 30
 
@@ -52,8 +53,8 @@ def waitlist_page(request: HttpRequest, event_id: str) -> HttpResponse:
                     event_id=str(event.pk),
                     buyer=waitlist.Buyer(
                         user_id=str(request.user.pk),
-                        email=request.user.email,
-                        name=request.user.get_full_name() or request.user.email,
+                        email=signed_in(request.user).email,
+                        name=signed_in(request.user).get_full_name() or signed_in(request.user).email,
                     ),
                     quantity=_number(request.POST.get("quantity")),
                     section=request.POST.get("section", "").strip(),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import TopicPartition
@@ -38,14 +38,14 @@ from ticketflow.messaging.outbox import OutboxStore
 from ticketflow.messaging.topics import DEAD_LETTER_SUFFIX
 from ticketflow.messaging.transports import get_transport
 from ticketflow.messaging.transports.inprocess import record_dead_letter
-from ticketflow.messaging.transports.kafka import KafkaTransport
+from ticketflow.messaging.transports.kafka import KafkaTransport, position
 
 
 def _instant(value: str) -> datetime:
     parsed = parse_datetime(value)
     if parsed is None:
         raise CommandError(f"{value!r} is not an ISO 8601 date and time (e.g. 2026-11-20T10:00:00Z)")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def _event_id(value: str) -> uuid.UUID:
@@ -171,19 +171,20 @@ class Command(BaseCommand):
                         break
                     if message.error():
                         raise CommandError(f"reading {message.topic()}: {message.error()}")
-                    where = (message.topic(), message.partition())
+                    physical, partition, offset = position(message)
+                    where = (physical, partition)
                     if where not in ends:
                         continue
-                    if message.offset() >= ends[where]:
+                    if offset >= ends[where]:
                         del ends[where]
                         continue
-                    if message.offset() == ends[where] - 1:
+                    if offset == ends[where] - 1:
                         del ends[where]
                     headers = dict(message.headers() or [])
-                    if headers.get("consumer", b"").decode() != group:
+                    if headers.get("consumer") != group.encode():
                         consumer.store_offsets(message=message)
                         continue
-                    topic = transport.logical(message.topic()).removesuffix(DEAD_LETTER_SUFFIX)
+                    topic = transport.logical(physical).removesuffix(DEAD_LETTER_SUFFIX)
                     if options["dry_run"]:
                         self.stdout.write(f"would re-drive {topic}@{message.offset()} for {context}")
                         continue

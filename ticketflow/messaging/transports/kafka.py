@@ -254,3 +254,15 @@ class KafkaTransport:
             if self._producer is not None:
                 self._producer.flush(10)
                 self._producer = None
+
+
+def position(message: Message) -> tuple[str, int, int]:
+    """A consumed message's topic, partition and offset.
+
+    librdkafka sets all three on every message it delivers without an error; the client's
+    types allow ``None`` only for error events, which callers have already set aside.
+    """
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise KafkaException(message.error())
+    return topic, partition, offset
