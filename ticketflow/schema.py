@@ -23,7 +23,7 @@ is optional there.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import get_override
@@ -136,7 +136,7 @@ class AutoSchema(openapi.AutoSchema):
     def _is_paginated(self) -> bool:
         return self.method == "GET" and isinstance(getattr(self.view, "paginator", None), Pagination)
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
@@ -144,8 +144,8 @@ class AutoSchema(openapi.AutoSchema):
         error = {"application/json": {"schema": self.resolve_serializer(ErrorSerializer(), "response").ref}}
         for status, description in self.error_statuses().items():
             responses.setdefault(str(status), {"description": description})
-        for status, response in responses.items():
-            if status.isdigit() and int(status) >= 400 and "content" not in response:
+        for code, response in responses.items():
+            if code.isdigit() and int(code) >= 400 and "content" not in response:
                 response["content"] = error
         return dict(sorted(responses.items()))
 

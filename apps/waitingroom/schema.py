@@ -15,9 +15,9 @@ class QueuePassScheme(OpenApiAuthenticationExtension):
     target_class = "apps.waitingroom.passes.QueuePassAuthentication"
     name = "queuePass"
 
-    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[Any]] | None:
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
         """Only reading one's place takes the pass (``QueuePassAuthentication`` ignores it elsewhere)."""
-        return {self.name: []} if auto_schema.method == "GET" else None
+        return [{self.name: []}] if auto_schema.method == "GET" else []
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
