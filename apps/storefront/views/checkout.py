@@ -125,27 +125,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
         raise Http404("No seats are on sale for this event yet.")
     by_id = {seat["id"]: seat for seat in seats_now["seats"]}
     stripe_key = stripe_publishable_key()
-    options: dict[str, Any] = {
-        "seat_ids": by_id,
-        "max_seats": event.max_seats_per_booking,
-        "test_cards": not stripe_key,
-    }
-    mine = seating.my_seat_ids(user=request.user, event_id=str(event.pk))
-    if offer is not None:
-        mine |= set(offer.seat_ids)  # kept for this buyer by the waiting list
-
-    if request.method == "POST":
-        form = CheckoutForm(request.POST, **options)
-    else:
-        form = CheckoutForm(
-            {
-                "seat": request.GET.getlist("seat"),
-                "token": new_checkout_token(),
-                "offer": request.GET.get("offer", ""),
-                "payment_method": "" if stripe_key else TEST_CARDS[0][0],
-            },
-            **options,
-        )
+    form = _checkout_form(request, seats=by_id, max_seats=event.max_seats_per_booking, stripe_key=stripe_key)
     valid = form.is_valid()
     badge = availability_badge(
         status=event.status,
@@ -156,56 +136,95 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
     )
     if badge.key in CLOSED:
         form.add_error(None, f"Tickets for this event are not on sale ({badge.label.lower()}).")
-    chosen = (
-        [by_id[seat_id] for seat_id in form.cleaned_data.get("seat", [])]
-        if "seat" in form.cleaned_data
-        else []
-    )
+    chosen = [by_id[seat_id] for seat_id in form.cleaned_data["seat"]] if "seat" in form.cleaned_data else []
+    mine = seating.my_seat_ids(user=request.user, event_id=str(event.pk))
+    if offer is not None:
+        mine |= set(offer.seat_ids)  # kept for this buyer by the waiting list
     taken = [seat for seat in chosen if seating.state_of(seat, mine) in (seating.HELD, seating.SOLD)]
-    status = 200
-    headers: dict[str, str] = {}
+
+    status, headers = 200, {}
     if throttle is not None and not throttle.allowed:
         status, headers = 429, {"Retry-After": str(throttle.retry_after)}
-        form.add_error(
-            None,
-            "You are placing bookings faster than we allow. Your seats are still selected: wait "
-            f"{throttle.retry_after} second{'s' * (throttle.retry_after != 1)}, then press Pay again.",
-        )
+        form.add_error(None, _too_fast(throttle.retry_after))
     elif taken:
         # A hint, not the judge: inventory decides in the saga. It saves a doomed booking.
         form.add_error("seat", _taken("; ".join(seat_label(seat) for seat in taken)))
     elif request.method == "POST" and valid and badge.key not in CLOSED:
-        try:
-            booking, _ = booking_create(
-                buyer=Buyer(
-                    user_id=str(request.user.pk),
-                    email=signed_in(request.user).email,
-                    name=signed_in(request.user).get_full_name() or signed_in(request.user).email,
-                ),
-                event_id=str(event.pk),
-                seat_ids=form.cleaned_data["seat"],
-                payment_method=form.cleaned_data["payment_method"],
-                idempotency_key=form.cleaned_data["token"],
-                queue_token=queue_token(request, str(event.pk)),
-                waitlist_offer=form.cleaned_data.get("offer") or None,
-            )
-        except ApplicationError as error:
-            _explain(form, error, by_id)
-            if error.code in _LIMITS:
-                status = error.status_code
-        else:
-            return redirect("storefront:booking-detail", booking_id=booking.pk)
-
+        placed = _book(request, event, form, seats=by_id)
+        if isinstance(placed, HttpResponse):
+            return placed
+        status = placed
     if request.method == "GET":
         # Only the selection is the buyer's to fix on arrival; the card is chosen below.
         form.errors.pop("payment_method", None)
+
+    context = _order(event, form, chosen=chosen, taken=taken, closed=badge.key in CLOSED)
+    context.update(stripe_key=stripe_key, limit_reached=status == 409)
+    response = render(request, "storefront/checkout.html", context, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _checkout_form(
+    request: HttpRequest, *, seats: dict[str, dict[str, Any]], max_seats: int, stripe_key: str
+) -> CheckoutForm:
+    """The order as posted, or as the seat map sent it here (with a fresh token and the first test card)."""
+    data: QueryDict | dict[str, Any] = request.POST
+    if request.method != "POST":
+        data = {
+            "seat": request.GET.getlist("seat"),
+            "token": new_checkout_token(),
+            "offer": request.GET.get("offer", ""),
+            "payment_method": "" if stripe_key else TEST_CARDS[0][0],
+        }
+    return CheckoutForm(data, seat_ids=seats, max_seats=max_seats, test_cards=not stripe_key)
+
+
+def _too_fast(retry_after: int) -> str:
+    return (
+        "You are placing bookings faster than we allow. Your seats are still selected: wait "
+        f"{retry_after} second{'s' * (retry_after != 1)}, then press Pay again."
+    )
+
+
+def _book(
+    request: HttpRequest, event: Event, form: CheckoutForm, *, seats: dict[str, dict[str, Any]]
+) -> HttpResponse | int:
+    """Start the booking: the redirect to its page, or the status to show the refused order with."""
+    user = signed_in(request.user)
+    try:
+        booking, _ = booking_create(
+            buyer=Buyer(user_id=str(user.pk), email=user.email, name=user.get_full_name() or user.email),
+            event_id=str(event.pk),
+            seat_ids=form.cleaned_data["seat"],
+            payment_method=form.cleaned_data["payment_method"],
+            idempotency_key=form.cleaned_data["token"],
+            queue_token=queue_token(request, str(event.pk)),
+            waitlist_offer=form.cleaned_data.get("offer") or None,
+        )
+    except ApplicationError as error:
+        _explain(form, error, seats)
+        return error.status_code if error.code in _LIMITS else 200
+    return redirect("storefront:booking-detail", booking_id=booking.pk)
+
+
+def _order(
+    event: Event,
+    form: CheckoutForm,
+    *,
+    chosen: list[dict[str, Any]],
+    taken: list[dict[str, Any]],
+    closed: bool,
+) -> dict[str, Any]:
+    """What the checkout page shows of the order: its lines, total, terms and where to change it."""
     still_free = [seat["id"] for seat in chosen if seat not in taken]
     change_url = reverse("storefront:event-detail", args=[event.pk])
     if still_free:
         change_url += "?seats=" + ",".join(still_free)
     zone = venue_zone(event.venue.timezone)
     total = sum(seat["price_cents"] for seat in chosen)
-    context = {
+    return {
         "event": event,
         "starts": local(event.starts_at, zone),
         "form": form,
@@ -214,15 +233,9 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
             for seat in chosen
         ],
         "total": money(total, event.currency),
-        "can_pay": bool(chosen) and not form.has_error("seat") and badge.key not in CLOSED,
+        "can_pay": bool(chosen) and not form.has_error("seat") and not closed,
         "change_url": change_url,
         "test_cards": TEST_CARDS,
-        "stripe_key": stripe_key,
         "hold_minutes": event.hold_minutes,
-        "limit_reached": status == 409,
         "refund_terms": refund_terms(policy=event.refund_policy, starts_at=event.starts_at, zone=zone),
     }
-    response = render(request, "storefront/checkout.html", context, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    return response
