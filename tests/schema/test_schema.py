@@ -182,6 +182,23 @@ def test_a_malformed_page_size_is_a_400(page_size: str) -> None:
     assert response.json()["error"]["details"]["fields"] == {"page_size": ["not a positive whole number"]}
 
 
+@pytest.mark.parametrize(
+    "query", ["page=abc", "page=0", "page=", "page=%C2%96&page=", "page_size=x&page_size=5"]
+)
+def test_a_malformed_page_is_a_400_in_any_of_its_copies(query: str) -> None:
+    response = APIClient().get(f"/api/venues?{query}")
+
+    assert response.status_code == 400
+    [name] = response.json()["error"]["details"]["fields"]
+    assert name == query.split("=")[0]
+
+
+def test_a_page_past_the_last_is_a_404() -> None:
+    response = APIClient().get("/api/venues", {"page": "7"})
+
+    assert response.status_code == 404
+
+
 def test_a_page_size_above_the_maximum_gives_the_maximum() -> None:
     response = APIClient().get("/api/venues", {"page_size": "1000"})
 
