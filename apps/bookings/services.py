@@ -45,6 +45,7 @@ from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.refund_policy import refund_cents
+from ticketflow.messaging.sale import is_on_sale
 from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingConfirmed,
@@ -148,12 +149,12 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
             code="unknown_event",
             details={"fields": {"event_id": ["No event with this id is on sale here."]}},
         )
-    now = timezone.now()
-    on_sale = (
-        event.status == "on_sale"
-        and (event.sale_starts_at is None or event.sale_starts_at <= now)
-        and (event.sale_ends_at is None or now < event.sale_ends_at)
-        and now < event.ends_at
+    on_sale = is_on_sale(
+        status=event.status,
+        ends_at=event.ends_at,
+        sale_starts_at=event.sale_starts_at,
+        sale_ends_at=event.sale_ends_at,
+        at=timezone.now(),
     )
     if not on_sale:
         raise Conflict(

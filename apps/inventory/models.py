@@ -9,8 +9,12 @@ booking it may become, ``hold_expires_at`` the offer's end) and only that bookin
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone
+
+from ticketflow.messaging.sale import is_on_sale
 
 
 class SaleEvent(models.Model):
@@ -37,12 +41,14 @@ class SaleEvent(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def on_sale_at(self, moment: object) -> bool:
-        return (
-            self.status == "on_sale"
-            and (self.sale_starts_at is None or self.sale_starts_at <= moment)
-            and (self.sale_ends_at is None or moment < self.sale_ends_at)
-            and moment < self.ends_at
+    def on_sale_at(self, moment: datetime) -> bool:
+        """True when tickets can be bought at ``moment`` (the contract's rule, ``is_on_sale``)."""
+        return is_on_sale(
+            status=self.status,
+            ends_at=self.ends_at,
+            sale_starts_at=self.sale_starts_at,
+            sale_ends_at=self.sale_ends_at,
+            at=moment,
         )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from ticketflow.messaging.refund_policy import parse_policy
+from ticketflow.messaging.sale import SaleState, sale_state
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -71,15 +72,18 @@ def availability_badge(
     def badge(key: str, label: str) -> Badge:
         return Badge(key=key, label=label, available=available, capacity=capacity)
 
-    if status == "cancelled":
+    state = sale_state(
+        status=status, ends_at=ends_at, sale_starts_at=sale_starts_at, sale_ends_at=sale_ends_at, at=now
+    )
+    if state is SaleState.CANCELLED:
         return badge("cancelled", "Cancelled")
-    if ends_at <= now:
+    if state is SaleState.ENDED:
         return badge("ended", "Ended")
-    if status == "sold_out" or (capacity and not available):
+    if state is SaleState.SOLD_OUT or (capacity and not available):
         return badge("sold_out", "Sold out")
-    if not capacity or (sale_starts_at and now < sale_starts_at):
+    if not capacity or state in (SaleState.DRAFT, SaleState.NOT_STARTED):
         return badge("soon", "On sale soon")
-    if sale_ends_at and sale_ends_at <= now:
+    if state is SaleState.CLOSED:
         return badge("closed", "Sales closed")
     if available < FEW_LEFT_SEATS or available < capacity * FEW_LEFT_SHARE:
         return badge("few_left", f"Only {available} left")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, ClassVar, Literal
 
@@ -219,15 +218,6 @@ class EventSnapshot(Payload):
             raise ValueError(f"no price for categories {sorted(unpriced)}")
         check_policy(self.refund_policy)
         return self
-
-    def on_sale_at(self, moment: datetime) -> bool:
-        """True when tickets can be bought at ``moment``."""
-        return (
-            self.status == "on_sale"
-            and (self.sale_starts_at is None or self.sale_starts_at <= moment)
-            and (self.sale_ends_at is None or moment < self.sale_ends_at)
-            and moment < self.ends_at
-        )
 
 
 @register
