@@ -44,6 +44,7 @@ from apps.bookings.selectors import booking_refund_percent
 from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketflow.messaging.outbox import emit
+from ticketflow.messaging.projection import projection_fields
 from ticketflow.messaging.refund_policy import refund_cents
 from ticketflow.messaging.sale import is_on_sale
 from ticketflow.messaging.schemas import (
@@ -89,27 +90,17 @@ def _db() -> str:
 
 # --- the events bookings sells ----------------------------------------------------------------
 
+BOOKABLE_EVENT_FIELDS = (
+    "name", "venue_name", "status", "starts_at", "ends_at", "sale_starts_at", "sale_ends_at", "currency",
+    "max_seats_per_booking", "max_active_seats_per_buyer", "hold_minutes", "layout", "revision",
+    "queue_enabled", "transfers_allowed", "refund_policy",
+)  # fmt: skip
+"""What ``BookableEvent`` copies from every snapshot (``projection_fields`` maps them)."""
+
 
 def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
     """Keep the local copy of an event's booking rules; False for a snapshot no newer than ours."""
-    fields = {
-        "name": snapshot.name,
-        "venue_name": snapshot.venue_name,
-        "status": snapshot.status,
-        "starts_at": snapshot.starts_at,
-        "ends_at": snapshot.ends_at,
-        "sale_starts_at": snapshot.sale_starts_at,
-        "sale_ends_at": snapshot.sale_ends_at,
-        "currency": snapshot.currency,
-        "max_seats_per_booking": snapshot.max_seats_per_booking,
-        "max_active_seats_per_buyer": snapshot.max_active_seats_per_buyer,
-        "hold_minutes": snapshot.hold_minutes,
-        "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
-        "revision": snapshot.revision,
-        "queue_enabled": snapshot.queue_enabled,
-        "transfers_allowed": snapshot.transfers_allowed,
-        "refund_policy": [step.model_dump() for step in snapshot.refund_policy],
-    }
+    fields = projection_fields(snapshot, BOOKABLE_EVENT_FIELDS)
     with db.atomic(_db()):
         current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
         if current is None:
