@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.bookings import metrics, status_feed
+from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import (
     ACTIVE,
     TERMINAL,
@@ -43,6 +44,7 @@ from apps.bookings.models import (
 from apps.bookings.selectors import booking_refund_percent
 from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ticketflow.messaging.codes import BookingFailureCode, PaymentFailureCode
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.projection import projection_fields
 from ticketflow.messaging.refund_policy import refund_cents
@@ -137,7 +139,7 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
     if event is None:
         raise InvalidInput(
             "We do not sell tickets for this event.",
-            code="unknown_event",
+            code=BookingErrorCode.UNKNOWN_EVENT,
             details={"fields": {"event_id": ["No event with this id is on sale here."]}},
         )
     on_sale = is_on_sale(
@@ -150,13 +152,13 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
     if not on_sale:
         raise Conflict(
             "Tickets for this event are not on sale right now.",
-            code="not_on_sale",
+            code=BookingErrorCode.NOT_ON_SALE,
             details={"event_status": event.status},
         )
     if len(seat_ids) > event.max_seats_per_booking:
         raise InvalidInput(
             f"You can book at most {event.max_seats_per_booking} seats at once for this event.",
-            code="too_many_seats",
+            code=BookingErrorCode.TOO_MANY_SEATS,
             details={"fields": {"seat_ids": [f"At most {event.max_seats_per_booking} seats."]}},
         )
     layout_json = json.dumps(event.layout, sort_keys=True)
@@ -164,7 +166,7 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
     if unknown:
         raise InvalidInput(
             "Some of the seats are not seats of this event.",
-            code="unknown_seats",
+            code=BookingErrorCode.UNKNOWN_SEATS,
             details={"fields": {"seat_ids": ["Not seats of this event."]}, "unknown_seat_ids": unknown},
         )
     if not PAYMENT_METHOD.match(payment_method):
@@ -306,7 +308,7 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
         event_id=str(event.event_id), seat_ids=seat_ids, owner=str(booking_id), ttl_seconds=hold_seconds
     )
     if not result.granted:
-        metrics.turned_away("seats_unavailable")
+        metrics.turned_away(BookingErrorCode.SEATS_UNAVAILABLE)
         count = len(result.taken)
         if len(seat_ids) == 1:
             which = "the seat you picked is"
@@ -316,7 +318,7 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
             which = f"{count} of your seats are"
         raise Conflict(
             f"Sorry, someone else got there first: {which} no longer available. Pick other seats and try again.",
-            code="seats_unavailable",
+            code=BookingErrorCode.SEATS_UNAVAILABLE,
             details={"unavailable_seat_ids": result.taken},
         )
 
@@ -339,10 +341,10 @@ def _take_turn(user_id: str) -> None:
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
-        metrics.turned_away("booking_in_progress")
+        metrics.turned_away(BookingErrorCode.BOOKING_IN_PROGRESS)
         raise Conflict(
             "Another booking of yours is being placed right now. Wait for it, then try again.",
-            code="booking_in_progress",
+            code=BookingErrorCode.BOOKING_IN_PROGRESS,
         ) from None
 
 
@@ -373,7 +375,7 @@ def _limit_refusal(event: BookableEvent, *, user_id: str, seat_ids: Sequence[str
             advice = "cancel one of your bookings to choose other seats"
         return Conflict(
             f"Each buyer may have at most {limit} seats for this event and you already have {active}: {advice}.",
-            code="purchase_limit_reached",
+            code=BookingErrorCode.PURCHASE_LIMIT_REACHED,
             details={"limit": limit, "active": active, "requested": requested},
         )
     cap = settings.MAX_UNPAID_BOOKINGS_PER_BUYER
@@ -381,7 +383,7 @@ def _limit_refusal(event: BookableEvent, *, user_id: str, seat_ids: Sequence[str
         return Conflict(
             f"You have {unpaid} bookings waiting for payment, the most one buyer may have at once. "
             "Pay for or cancel one of them (or let its hold run out) before you book again.",
-            code="too_many_unpaid_bookings",
+            code=BookingErrorCode.TOO_MANY_UNPAID_BOOKINGS,
             details={"limit": cap, "unpaid": unpaid},
         )
     return None
@@ -408,7 +410,7 @@ def _by_key(user_id: str, key: str, fingerprint: str) -> Booking | None:
     if booking is not None and booking.request_fingerprint != fingerprint:
         raise Conflict(
             "This Idempotency-Key was already used for a different booking request.",
-            code="idempotency_key_reused",
+            code=BookingErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
     return booking
 
@@ -635,7 +637,7 @@ def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
             BookingStatus.EXPIRED,
             step="seats.lock-failed",
             detail=payload.reason,
-            failure_code="late_payment_seats_gone",
+            failure_code=BookingFailureCode.LATE_PAYMENT_SEATS_GONE,
             failure_reason=reason,
             refund_state="REQUESTED",
         )
@@ -658,7 +660,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
             BookingStatus.FAILED,
             step="payment.processed",
             detail=f"payment failed: {payload.failure_code or 'declined'}",
-            failure_code=payload.failure_code or "payment_failed",
+            failure_code=payload.failure_code or PaymentFailureCode.PAYMENT_FAILED,
             failure_reason=reason,
         )
         _release(booking, hold_id, seat_ids, "payment failed")
@@ -902,11 +904,12 @@ def booking_cancel(
         if booking.is_terminal:
             raise Conflict(
                 f"This booking is already {booking.get_status_display().lower()}; there is nothing to cancel.",
-                code="already_finished",
+                code=BookingErrorCode.ALREADY_FINISHED,
             )
         if booking.event_starts_at <= timezone.now():
             raise Conflict(
-                "The event has already started; bookings can no longer be cancelled.", code="too_late"
+                "The event has already started; bookings can no longer be cancelled.",
+                code=BookingErrorCode.TOO_LATE,
             )
         by_staff = is_staff and str(booking.user_id) != str(user_id)
         if seat_ids is not None:
@@ -993,14 +996,14 @@ def _seats_to_cancel(booking: Booking, seat_ids: Sequence[str]) -> list[str]:
     if gone:
         raise InvalidInput(
             "Some of these seats were already cancelled.",
-            code="seats_already_cancelled",
+            code=BookingErrorCode.SEATS_ALREADY_CANCELLED,
             details={"fields": {"seat_ids": ["already cancelled"]}, "cancelled_seat_ids": gone},
         )
     unknown = sorted(asked - set(held))
     if unknown:
         raise InvalidInput(
             "Some of these seats are not seats of this booking.",
-            code="unknown_seats",
+            code=BookingErrorCode.UNKNOWN_SEATS,
             details={"fields": {"seat_ids": ["not seats of this booking"]}, "unknown_seat_ids": unknown},
         )
     return [seat_id for seat_id in held if seat_id in asked]
@@ -1018,7 +1021,7 @@ def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> N
         raise Conflict(
             f"This booking is {booking.get_status_display().lower()}; only a confirmed booking's seats "
             "can be cancelled one by one. Cancel the whole booking instead.",
-            code="partial_cancel_not_allowed",
+            code=BookingErrorCode.PARTIAL_CANCEL_NOT_ALLOWED,
         )
     chosen = set(seat_ids)
     cancelled = [seat for seat in booking.seats if seat["seat_id"] in chosen]
@@ -1138,7 +1141,7 @@ def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
                 BookingStatus.EXPIRED,
                 step="hold.expired",
                 detail="the payment did not complete in time",
-                failure_code="hold_expired",
+                failure_code=BookingFailureCode.HOLD_EXPIRED,
                 failure_reason="Your seats were held for a limited time and the payment did not complete in time.",
             )
             _release(booking, hold_id, seat_ids, "hold expired")
@@ -1179,10 +1182,13 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
                 BookingStatus.FAILED,
                 step="booking.timed-out",
                 detail=f"no answer about the seats within {settings.BOOKING_PENDING_TIMEOUT}",
-                failure_code="timed_out",
+                failure_code=BookingFailureCode.TIMED_OUT,
                 failure_reason=reason,
             )
-            _emit(BookingFailed(**_facts(booking), reason_code="timed_out", reason=reason), booking)
+            _emit(
+                BookingFailed(**_facts(booking), reason_code=BookingFailureCode.TIMED_OUT, reason=reason),
+                booking,
+            )
             event_id, seat_ids, owner = str(booking.event_id), list(booking.seat_ids), str(booking.id)
 
             def after_commit(
@@ -1220,7 +1226,7 @@ def _transfer_from_token(token: str) -> str:
         transfer_id = str(uuid.UUID(claims["t"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise NotFound(
-            "This transfer link is not valid or has expired.", code="invalid_transfer_link"
+            "This transfer link is not valid or has expired.", code=BookingErrorCode.INVALID_TRANSFER_LINK
         ) from None
     return transfer_id
 
@@ -1231,24 +1237,32 @@ def _transferable(booking: Booking) -> None:
         raise Conflict(
             f"This booking is {booking.get_status_display().lower()}; only a confirmed booking's tickets "
             "can be transferred.",
-            code="booking_not_confirmed",
+            code=BookingErrorCode.BOOKING_NOT_CONFIRMED,
         )
     if booking.event_starts_at <= timezone.now():
         raise Conflict(
-            "The event has already started; tickets can no longer be transferred.", code="too_late"
+            "The event has already started; tickets can no longer be transferred.",
+            code=BookingErrorCode.TOO_LATE,
         )
     event = BookableEvent.objects.filter(pk=booking.event_id).first()
     if event is not None and not event.transfers_allowed:
         raise Conflict(
-            "The organiser does not allow ticket transfers for this event.", code="transfers_not_allowed"
+            "The organiser does not allow ticket transfers for this event.",
+            code=BookingErrorCode.TRANSFERS_NOT_ALLOWED,
         )
 
 
 TICKET_REFUSALS = {
-    BookingTicket.Status.TRANSFERRED: ("ticket_transferred", "has already been transferred"),
-    BookingTicket.Status.CHECKED_IN: ("ticket_checked_in", "is already checked in"),
-    BookingTicket.Status.REVOKED: ("ticket_revoked", "has been revoked"),
+    BookingTicket.Status.TRANSFERRED: (BookingErrorCode.TICKET_TRANSFERRED, "has already been transferred"),
+    BookingTicket.Status.CHECKED_IN: (BookingErrorCode.TICKET_CHECKED_IN, "is already checked in"),
+    BookingTicket.Status.REVOKED: (BookingErrorCode.TICKET_REVOKED, "has been revoked"),
 }
+
+TRANSFER_REFUSALS = {
+    TicketTransfer.Status.REFUSED: BookingErrorCode.TRANSFER_REFUSED,
+    TicketTransfer.Status.CANCELLED: BookingErrorCode.TRANSFER_CANCELLED,
+}
+"""What accepting a transfer that ended this way answers."""
 
 
 def _tickets_for_transfer(
@@ -1265,7 +1279,7 @@ def _tickets_for_transfer(
     if unknown:
         raise InvalidInput(
             "These are not tickets of this booking: " + ", ".join(unknown) + ".",
-            code="unknown_ticket",
+            code=BookingErrorCode.UNKNOWN_TICKET,
             details={"fields": {"ticket_ids": unknown}},
         )
     for ticket_id in ticket_ids:
@@ -1277,7 +1291,7 @@ def _tickets_for_transfer(
             raise Conflict(
                 f"The ticket for {_seat_label(booking, ticket.seat_id)} is already offered in a pending transfer; "
                 "cancel that one first.",
-                code="transfer_pending",
+                code=BookingErrorCode.TRANSFER_PENDING,
             )
     return [known[ticket_id] for ticket_id in ticket_ids]
 
@@ -1305,7 +1319,7 @@ def transfer_request(
         if email.lower() == booking.customer_email.lower():
             raise InvalidInput(
                 "These tickets are already yours; transfer them to someone else's address.",
-                code="transfer_to_self",
+                code=BookingErrorCode.TRANSFER_TO_SELF,
                 details={"fields": {"email": ["your own address"]}},
             )
         _transferable(booking)
@@ -1362,24 +1376,26 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
     transfer_id = _transfer_from_token(token)
     booking_id = TicketTransfer.objects.filter(pk=transfer_id).values_list("booking_id", flat=True).first()
     if booking_id is None:
-        raise NotFound("This transfer link is not valid or has expired.", code="invalid_transfer_link")
+        raise NotFound(
+            "This transfer link is not valid or has expired.", code=BookingErrorCode.INVALID_TRANSFER_LINK
+        )
     with db.atomic(_db()):
         booking = _locked(str(booking_id))
         transfer = _locked_transfer(booking, transfer_id)
         if buyer.email.lower() != transfer.recipient_email.lower():
             raise Forbidden(
                 "These tickets were offered to another address; sign in with the address the link was sent to.",
-                code="wrong_recipient",
+                code=BookingErrorCode.WRONG_RECIPIENT,
             )
         if transfer.status != TicketTransfer.Status.PENDING:
             if transfer.status in (TicketTransfer.Status.ACCEPTED, TicketTransfer.Status.COMPLETED):
                 return transfer
             raise Conflict(
                 f"This transfer was {transfer.get_status_display().lower()}; it can no longer be accepted.",
-                code=f"transfer_{transfer.status.lower()}",
+                code=TRANSFER_REFUSALS[transfer.status],
             )
         if transfer.expires_at <= timezone.now():
-            raise Conflict("This transfer has expired.", code="transfer_expired")
+            raise Conflict("This transfer has expired.", code=BookingErrorCode.TRANSFER_EXPIRED)
         _transferable(booking)
         _tickets_for_transfer(
             booking, transfer.ticket_ids, pending=_pending_ticket_ids(booking, exclude=transfer_id)
@@ -1414,7 +1430,7 @@ def transfer_cancel(*, booking_id: str, transfer_id: str, user_id: str) -> Ticke
         if transfer.status != TicketTransfer.Status.PENDING:
             raise Conflict(
                 f"This transfer is {transfer.get_status_display().lower()}; only a pending one can be cancelled.",
-                code="transfer_not_pending",
+                code=BookingErrorCode.TRANSFER_NOT_PENDING,
             )
         _transfer_move(transfer, TicketTransfer.Status.CANCELLED)
         _move(

@@ -179,7 +179,7 @@ def _hold_in_database(
             _fail(
                 booking_id=booking_id,
                 event_id=event_id,
-                code="unknown_seats",
+                code=LockFailure.UNKNOWN_SEATS,
                 reason="Some of the seats asked for are not part of this event.",
                 seats=unknown,
             )
@@ -310,7 +310,7 @@ def _decide(
         _fail(
             booking_id=booking_id,
             event_id=event_id,
-            code="unknown_seats",
+            code=LockFailure.UNKNOWN_SEATS,
             reason="Some of the seats asked for are not part of this event.",
             seats=sorted(set(wanted) - {str(seat.id) for seat in seats}),
         )
@@ -344,14 +344,14 @@ def _refuse_unsellable(*, booking_id: str, event_id: str, sale: SaleEvent | None
         _fail(
             booking_id=booking_id,
             event_id=event_id,
-            code="unknown_event",
+            code=LockFailure.UNKNOWN_EVENT,
             reason="We do not know this event.",
         )
     else:
         _fail(
             booking_id=booking_id,
             event_id=event_id,
-            code="event_not_on_sale",
+            code=LockFailure.NOT_ON_SALE,
             reason="Tickets for this event are not on sale right now.",
         )
 
@@ -361,7 +361,7 @@ def _fail_taken(*, booking_id: str, event_id: str, seats: Sequence[Seat]) -> Non
     _fail(
         booking_id=booking_id,
         event_id=event_id,
-        code="seats_unavailable",
+        code=LockFailure.SEATS_UNAVAILABLE,
         reason=f"Sorry, someone else got there first: {labels} {'is' if len(seats) == 1 else 'are'} no longer available.",
         seats=sorted(str(seat.id) for seat in seats),
     )

@@ -16,6 +16,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ticketflow.messaging.codes import LockFailure
 from ticketflow.messaging.refund_policy import RefundPolicy, check_policy
 from ticketflow.messaging.topics import Topic
 
@@ -280,9 +281,6 @@ class SeatsLocked(Payload):
     total_cents: Cents
     currency: Currency
     hold_expires_at: AwareDatetime
-
-
-LockFailure = Literal["seats_unavailable", "unknown_seats", "event_not_on_sale", "unknown_event", "busy"]
 
 
 @register
