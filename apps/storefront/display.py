@@ -10,6 +10,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from ticketflow.messaging.codes import BookingFailureCode
+from ticketflow.messaging.failure_reasons import FAILURE_REASONS, GENERIC_FAILURE, failure_reason
 from ticketflow.messaging.refund_policy import parse_policy
 from ticketflow.messaging.sale import SaleState, sale_state
 
@@ -109,55 +111,12 @@ class Outcome:
     retry: bool
 
 
-_FAILURES: dict[str, tuple[str, str, bool]] = {
-    "seats_unavailable": (
-        "Those seats were just taken",
-        "Pick other seats: the ones still free are on the map.",
-        True,
-    ),
-    "unknown_seats": ("Those seats are not part of this event", "Please choose your seats again.", True),
-    "event_not_on_sale": ("Tickets are not on sale right now", "Check the event page for sale dates.", False),
-    "unknown_event": ("We could not find this event", "It may have been withdrawn.", False),
-    "busy": ("We are very busy right now", "Nothing was charged. Please try again in a moment.", True),
-    "card_declined": (
-        "Your payment was declined",
-        "Nothing was charged and your seats were released. Try again with another card.",
-        True,
-    ),
-    "insufficient_funds": (
-        "Your card has insufficient funds",
-        "Nothing was charged and your seats were released. Try again with another card.",
-        True,
-    ),
-    "expired_card": (
-        "Your card has expired",
-        "Nothing was charged and your seats were released. Try again with another card.",
-        True,
-    ),
-    "hold_expired": (
-        "Your hold on the seats ran out",
-        "The payment did not complete in time, so the seats went back on sale. You can try again.",
-        True,
-    ),
-    "late_payment_seats_gone": (
-        "Your payment arrived too late",
-        "The seats were sold meanwhile. Your payment is being refunded in full.",
-        False,
-    ),
-}
-
-
 def failure_outcome(*, status: str, code: str, reason: str) -> Outcome:
     """Title, detail and what to do next for a FAILED or EXPIRED booking."""
-    if code in _FAILURES:
-        title, advice, retry = _FAILURES[code]
-    elif status == "EXPIRED":
-        title, advice, retry = _FAILURES["hold_expired"]
-    else:
-        title = "We could not complete your booking"
-        advice = "Nothing was charged and your seats were released. Please try again."
-        retry = True
-    return Outcome(title=title, detail=reason, advice=advice, retry=retry)
+    explained = failure_reason(code)
+    if explained is GENERIC_FAILURE and status == "EXPIRED":
+        explained = FAILURE_REASONS[BookingFailureCode.HOLD_EXPIRED]
+    return Outcome(title=explained.title, detail=reason, advice=explained.advice, retry=explained.retry)
 
 
 def refund_terms(*, policy: object, starts_at: datetime, zone: tzinfo) -> list[str]:
