@@ -39,7 +39,9 @@ from apps.bookings.models import (
     BookingStep,
     BookingTicket,
     BuyerAdmission,
+    RefundState,
     TicketTransfer,
+    TimelineStep,
 )
 from apps.bookings.selectors import booking_refund_percent
 from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
@@ -263,7 +265,7 @@ def booking_create(
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint,
             )
-            BookingStep.objects.create(booking=booking, step="requested", status=booking.status)
+            BookingStep.objects.create(booking=booking, step=TimelineStep.REQUESTED, status=booking.status)
             emit(
                 BookingInitiated(
                     booking_id=str(booking.id),
@@ -558,7 +560,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
         _move(
             booking,
             BookingStatus.SEATS_LOCKED,
-            step="seats.locked",
+            step=TimelineStep.SEATS_LOCKED,
             detail=f"{len(seats)} seats held until {payload.hold_expires_at:%H:%M:%S} UTC",
             seats=seats,
             total_cents=payload.total_cents,
@@ -571,7 +573,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
             _move(
                 booking,
                 BookingStatus.CONFIRMED,
-                step="booking.confirmed",
+                step=TimelineStep.BOOKING_CONFIRMED,
                 detail="free tickets: nothing to pay",
             )
             _confirm(booking)
@@ -593,7 +595,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
         _move(
             booking,
             BookingStatus.CONFIRMED,
-            step="seats.locked",
+            step=TimelineStep.SEATS_LOCKED,
             detail="the seats were still free after the late payment",
             seats=seats,
             total_cents=payload.total_cents,
@@ -607,7 +609,9 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
     if str(booking.hold_id) == payload.hold_id:
         return  # the hold this booking already knows about
     _release(booking, payload.hold_id, [s["seat_id"] for s in seats], f"booking is {booking.status}")
-    _move(booking, booking.status, step="seats.locked", detail="seats held too late; released again")
+    _move(
+        booking, booking.status, step=TimelineStep.SEATS_LOCKED, detail="seats held too late; released again"
+    )
 
 
 def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
@@ -619,7 +623,7 @@ def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
         _move(
             booking,
             BookingStatus.FAILED,
-            step="seats.lock-failed",
+            step=TimelineStep.SEATS_LOCK_FAILED,
             detail=payload.reason,
             failure_code=payload.reason_code,
             failure_reason=payload.reason,
@@ -635,11 +639,11 @@ def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
         _move(
             booking,
             BookingStatus.EXPIRED,
-            step="seats.lock-failed",
+            step=TimelineStep.SEATS_LOCK_FAILED,
             detail=payload.reason,
             failure_code=BookingFailureCode.LATE_PAYMENT_SEATS_GONE,
             failure_reason=reason,
-            refund_state="REQUESTED",
+            refund_state=RefundState.REQUESTED,
         )
         _request_refund(booking, "late_payment", reason)
 
@@ -658,7 +662,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             BookingStatus.FAILED,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail=f"payment failed: {payload.failure_code or 'declined'}",
             failure_code=payload.failure_code or PaymentFailureCode.PAYMENT_FAILED,
             failure_reason=reason,
@@ -672,7 +676,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             BookingStatus.CONFIRMED,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail="paid",
             paid=True,
             payment_id=payload.payment_id,
@@ -682,7 +686,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             BookingStatus.EXPIRED,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail="paid after the hold expired; asking for the seats back",
             paid=True,
             payment_id=payload.payment_id,
@@ -697,11 +701,11 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             booking.status,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail="paid after the booking ended; refunding",
             paid=True,
             payment_id=payload.payment_id,
-            refund_state="REQUESTED",
+            refund_state=RefundState.REQUESTED,
         )
         code = "booking_cancelled" if booking.status == BookingStatus.CANCELLED else "late_payment"
         _request_refund(booking, code, "The booking had already ended when the payment went through.")
@@ -729,14 +733,14 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     amount = f"{decimal_amount(payload.amount_cents)} {payload.currency}"
     cancellation = _locked_cancellation(booking, payload.refund_request_id)
     if cancellation is None:
-        if booking.refund_state == "REFUNDED":
+        if booking.refund_state == RefundState.REFUNDED:
             return
         _move(
             booking,
             booking.status,
-            step="payment.refunded",
+            step=TimelineStep.PAYMENT_REFUNDED,
             detail=f"refunded {amount}",
-            refund_state="REFUNDED",
+            refund_state=RefundState.REFUNDED,
         )
         return
     if payload.refund_id in cancellation.refund_ids:
@@ -747,7 +751,7 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     BookingCancellation.objects.filter(pk=cancellation.pk).update(
         refunded_cents=refunded,
         refund_ids=[*cancellation.refund_ids, payload.refund_id],
-        refund_state="REFUNDED" if done else cancellation.refund_state,
+        refund_state=RefundState.REFUNDED if done else cancellation.refund_state,
         refunded_at=now if done else None,
     )
     detail = f"refunded {amount}"
@@ -755,7 +759,11 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
         count = len(cancellation.seat_ids)
         detail += f" for the {count} cancelled seat{'s' * (count != 1)}"
     _move(
-        booking, booking.status, step="payment.refunded", detail=detail, refund_state=_refund_state(booking)
+        booking,
+        booking.status,
+        step=TimelineStep.PAYMENT_REFUNDED,
+        detail=detail,
+        refund_state=_refund_state(booking),
     )
 
 
@@ -774,9 +782,9 @@ def _refund_state(booking: Booking) -> str:
     Blank when none of them asked for a refund.
     """
     states = set(BookingCancellation.objects.filter(booking=booking).values_list("refund_state", flat=True))
-    if "REQUESTED" in states:
-        return "REQUESTED"
-    return "REFUNDED" if "REFUNDED" in states else ""
+    if RefundState.REQUESTED in states:
+        return RefundState.REQUESTED
+    return RefundState.REFUNDED if RefundState.REFUNDED in states else ""
 
 
 # --- tickets (issued, revoked and scanned by checkin) ---------------------------------------------
@@ -826,7 +834,10 @@ def booking_on_tickets_issued(*, payload: TicketsIssued) -> None:
             issued += 1
         if issued:
             _move(
-                booking, booking.status, step="tickets.issued", detail=f"{issued} ticket{'s' * (issued != 1)}"
+                booking,
+                booking.status,
+                step=TimelineStep.TICKETS_ISSUED,
+                detail=f"{issued} ticket{'s' * (issued != 1)}",
             )
 
 
@@ -849,7 +860,7 @@ def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
             _move(
                 booking,
                 booking.status,
-                step="tickets.revoked",
+                step=TimelineStep.TICKETS_REVOKED,
                 detail=f"{changed} ticket{'s' * (changed != 1)}",
             )
 
@@ -879,7 +890,7 @@ def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
         verdict = "admitted" if payload.accepted else f"refused ({payload.result.replace('_', ' ')})"
         offline = ", scanned offline" if payload.forced else ""
         detail = f"{_seat_label(booking, payload.seat_id)}: {payload.type} {verdict} at {payload.scanned_at:%H:%M:%S} UTC{offline}"
-        _move(booking, booking.status, step="ticket.scanned", detail=detail)
+        _move(booking, booking.status, step=TimelineStep.TICKET_SCANNED, detail=detail)
 
 
 # --- the buyer cancels ------------------------------------------------------------------------------
@@ -944,13 +955,13 @@ def _cancel_all(booking: Booking, *, by_staff: bool) -> None:
         by_staff=by_staff,
         refund_percent=percent,
         refund_cents=amount,
-        refund_state="REQUESTED" if refund_due else "",
+        refund_state=RefundState.REQUESTED if refund_due else "",
     )
     earlier = booking.refund_cents
     _move(
         booking,
         BookingStatus.CANCELLED,
-        step="booking.cancelled",
+        step=TimelineStep.BOOKING_CANCELLED,
         detail=detail,
         refund_state=_refund_state(booking),
         refund_cents=amount if earlier is None else earlier + (amount or 0),
@@ -1037,7 +1048,7 @@ def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> N
         by_staff=by_staff,
         refund_percent=percent if booking.paid else None,
         refund_cents=amount if booking.paid else None,
-        refund_state="REQUESTED" if amount else "",
+        refund_state=RefundState.REQUESTED if amount else "",
     )
     count, held = len(cancelled), len(booking.seats)
     labels = "; ".join(_seat_label(booking, seat["seat_id"]) for seat in cancelled)
@@ -1052,7 +1063,7 @@ def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> N
     _move(
         booking,
         booking.status,
-        step="booking.seats-cancelled",
+        step=TimelineStep.BOOKING_SEATS_CANCELLED,
         detail=detail,
         seat_ids=[seat_id for seat_id in booking.seat_ids if str(seat_id) not in chosen],
         seats=kept,
@@ -1139,7 +1150,7 @@ def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
             _move(
                 booking,
                 BookingStatus.EXPIRED,
-                step="hold.expired",
+                step=TimelineStep.HOLD_EXPIRED,
                 detail="the payment did not complete in time",
                 failure_code=BookingFailureCode.HOLD_EXPIRED,
                 failure_reason="Your seats were held for a limited time and the payment did not complete in time.",
@@ -1180,7 +1191,7 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
             _move(
                 booking,
                 BookingStatus.FAILED,
-                step="booking.timed-out",
+                step=TimelineStep.BOOKING_TIMED_OUT,
                 detail=f"no answer about the seats within {settings.BOOKING_PENDING_TIMEOUT}",
                 failure_code=BookingFailureCode.TIMED_OUT,
                 failure_reason=reason,
@@ -1337,7 +1348,7 @@ def transfer_request(
         _move(
             booking,
             booking.status,
-            step="ticket.transfer-requested",
+            step=TimelineStep.TICKET_TRANSFER_REQUESTED,
             detail=f"{len(tickets)} ticket{'s' * (len(tickets) != 1)} offered to {email}",
         )
         _emit(
@@ -1406,7 +1417,12 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
             recipient_user_id=buyer.user_id,
             recipient_name=buyer.name,
         )
-        _move(booking, booking.status, step="ticket.transfer-accepted", detail=f"accepted by {buyer.email}")
+        _move(
+            booking,
+            booking.status,
+            step=TimelineStep.TICKET_TRANSFER_ACCEPTED,
+            detail=f"accepted by {buyer.email}",
+        )
         _emit(
             TicketTransferAccepted(
                 transfer_id=str(transfer.id),
@@ -1436,7 +1452,7 @@ def transfer_cancel(*, booking_id: str, transfer_id: str, user_id: str) -> Ticke
         _move(
             booking,
             booking.status,
-            step="ticket.transfer-cancelled",
+            step=TimelineStep.TICKET_TRANSFER_CANCELLED,
             detail=f"offer to {transfer.recipient_email}",
         )
     return transfer
@@ -1485,7 +1501,7 @@ def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
             return
         if payload.outcome == "refused":
             _transfer_move(transfer, TicketTransfer.Status.REFUSED, reason=payload.reason[:200])
-            _move(booking, booking.status, step="ticket.transfer-refused", detail=payload.reason)
+            _move(booking, booking.status, step=TimelineStep.TICKET_TRANSFER_REFUSED, detail=payload.reason)
             return
         BookingTicket.objects.filter(booking=booking, id__in=[t.replaces for t in payload.tickets]).update(
             status=BookingTicket.Status.TRANSFERRED, updated_at=timezone.now()
@@ -1512,6 +1528,6 @@ def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
         _move(
             booking,
             booking.status,
-            step="tickets.transferred",
+            step=TimelineStep.TICKETS_TRANSFERRED,
             detail=f"{count} ticket{'s' * (count != 1)} now held by {payload.recipient.email}",
         )
