@@ -17,12 +17,12 @@ from apps.inventory.tests.conftest import (
     answers,
     cancelled,
     deliver,
-    envelope,
     initiate,
     new_id,
     publish,
     seat,
 )
+from tests.support.envelopes import envelope
 from ticketflow import seat_claims
 from ticketflow.messaging import dispatch
 from ticketflow.messaging.dispatch import Outcome, PermanentFailure
