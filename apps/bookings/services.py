@@ -144,14 +144,7 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
             code=BookingErrorCode.UNKNOWN_EVENT,
             details={"fields": {"event_id": ["No event with this id is on sale here."]}},
         )
-    on_sale = is_on_sale(
-        status=event.status,
-        ends_at=event.ends_at,
-        sale_starts_at=event.sale_starts_at,
-        sale_ends_at=event.sale_ends_at,
-        at=timezone.now(),
-    )
-    if not on_sale:
+    if not is_on_sale(event, at=timezone.now()):
         raise Conflict(
             "Tickets for this event are not on sale right now.",
             code=BookingErrorCode.NOT_ON_SALE,

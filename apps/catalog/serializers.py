@@ -113,13 +113,7 @@ class EventOutput(serializers.ModelSerializer):
 
     def get_on_sale(self, event: Event) -> bool:
         """True when tickets can be bought right now."""
-        return is_on_sale(
-            status=event.status,
-            ends_at=event.ends_at,
-            sale_starts_at=event.sale_starts_at,
-            sale_ends_at=event.sale_ends_at,
-            at=timezone.now(),
-        )
+        return is_on_sale(event, at=timezone.now())
 
 
 class RefundStepInput(serializers.Serializer):

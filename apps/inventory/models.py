@@ -43,13 +43,7 @@ class SaleEvent(models.Model):
 
     def on_sale_at(self, moment: datetime) -> bool:
         """True when tickets can be bought at ``moment`` (the contract's rule, ``is_on_sale``)."""
-        return is_on_sale(
-            status=self.status,
-            ends_at=self.ends_at,
-            sale_starts_at=self.sale_starts_at,
-            sale_ends_at=self.sale_ends_at,
-            at=moment,
-        )
+        return is_on_sale(self, at=moment)
 
 
 class SeatStatus(models.TextChoices):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from ticketflow.messaging.codes import BookingFailureCode
 from ticketflow.messaging.failure_reasons import FAILURE_REASONS, GENERIC_FAILURE, failure_reason
 from ticketflow.messaging.refund_policy import parse_policy
-from ticketflow.messaging.sale import SaleState, sale_state
+from ticketflow.messaging.sale import SaleState, SaleWindow, sale_state
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -74,9 +74,7 @@ def availability_badge(
     def badge(key: str, label: str) -> Badge:
         return Badge(key=key, label=label, available=available, capacity=capacity)
 
-    state = sale_state(
-        status=status, ends_at=ends_at, sale_starts_at=sale_starts_at, sale_ends_at=sale_ends_at, at=now
-    )
+    state = sale_state(SaleWindow(status, ends_at, sale_starts_at, sale_ends_at), at=now)
     if state is SaleState.CANCELLED:
         return badge("cancelled", "Cancelled")
     if state is SaleState.ENDED:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ticketflow.messaging.sale import SaleState, is_on_sale, sale_state
+from ticketflow.messaging.sale import SaleState, SaleWindow, is_on_sale, sale_state
 
 pytestmark = pytest.mark.embedded
 
@@ -17,7 +17,7 @@ TICK = timedelta(microseconds=1)
 def state(
     at: datetime, *, status: str = "on_sale", opens: datetime | None = OPENS, closes: datetime | None = CLOSES
 ) -> SaleState:
-    return sale_state(status=status, ends_at=ENDS, sale_starts_at=opens, sale_ends_at=closes, at=at)
+    return sale_state(SaleWindow(status, ENDS, opens, closes), at=at)
 
 
 @pytest.mark.parametrize(
@@ -35,9 +35,7 @@ def state(
 )
 def test_the_sale_window_opens_at_its_start_and_closes_at_its_end(at, expected):
     assert state(at) is expected
-    assert is_on_sale(status="on_sale", ends_at=ENDS, sale_starts_at=OPENS, sale_ends_at=CLOSES, at=at) is (
-        expected is SaleState.ON_SALE
-    )
+    assert is_on_sale(SaleWindow("on_sale", ENDS, OPENS, CLOSES), at=at) is (expected is SaleState.ON_SALE)
 
 
 def test_without_a_window_it_sells_from_publication_until_the_event_ends():
@@ -58,7 +56,7 @@ def test_only_a_published_event_on_sale_sells_inside_its_window(status, expected
     inside = OPENS + timedelta(days=1)
 
     assert state(inside, status=status) is expected
-    assert not is_on_sale(status=status, ends_at=ENDS, sale_starts_at=OPENS, sale_ends_at=CLOSES, at=inside)
+    assert not is_on_sale(SaleWindow(status, ENDS, OPENS, CLOSES), at=inside)
 
 
 def test_cancelled_wins_over_ended_and_ended_over_the_window():

@@ -8,8 +8,10 @@ moment, so they can never disagree about it. Pure: no database, no clock of its 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 class SaleState(StrEnum):
@@ -29,15 +31,31 @@ class SaleState(StrEnum):
     """Published, but at or past ``sale_ends_at``."""
 
 
-def sale_state(
-    *,
-    status: str,
-    ends_at: datetime,
-    sale_starts_at: datetime | None,
-    sale_ends_at: datetime | None,
-    at: datetime,
-) -> SaleState:
-    """The event's sale state at ``at``, from its catalog ``status`` and sale window.
+class SaleTerms(Protocol):
+    """What the rule reads of an event: a snapshot, a context's copy of it, a catalog event."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def sale_starts_at(self) -> datetime | None: ...
+    @property
+    def sale_ends_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SaleWindow:
+    """:class:`SaleTerms` from loose values, for a caller that holds no event object."""
+
+    status: str
+    ends_at: datetime
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+
+
+def sale_state(terms: SaleTerms, *, at: datetime) -> SaleState:
+    """Where the event ``terms`` describe stands at ``at``, from its catalog status and sale window.
 
     The window is half open: on sale from ``sale_starts_at`` (inclusive; ``None`` means as
     soon as published) until ``sale_ends_at`` (exclusive; ``None`` means until the event
@@ -45,31 +63,21 @@ def sale_state(
     cancelled, ended, sold out, draft, not started, closed wins. Every datetime must be
     timezone-aware.
     """
-    if status == "cancelled":
+    if terms.status == "cancelled":
         return SaleState.CANCELLED
-    if ends_at <= at:
+    if terms.ends_at <= at:
         return SaleState.ENDED
-    if status == "sold_out":
+    if terms.status == "sold_out":
         return SaleState.SOLD_OUT
-    if status != "on_sale":
+    if terms.status != "on_sale":
         return SaleState.DRAFT
-    if sale_starts_at is not None and at < sale_starts_at:
+    if terms.sale_starts_at is not None and at < terms.sale_starts_at:
         return SaleState.NOT_STARTED
-    if sale_ends_at is not None and sale_ends_at <= at:
+    if terms.sale_ends_at is not None and terms.sale_ends_at <= at:
         return SaleState.CLOSED
     return SaleState.ON_SALE
 
 
-def is_on_sale(
-    *,
-    status: str,
-    ends_at: datetime,
-    sale_starts_at: datetime | None,
-    sale_ends_at: datetime | None,
-    at: datetime,
-) -> bool:
-    """True when tickets of the event can be bought at ``at`` (see :func:`sale_state`)."""
-    state = sale_state(
-        status=status, ends_at=ends_at, sale_starts_at=sale_starts_at, sale_ends_at=sale_ends_at, at=at
-    )
-    return state is SaleState.ON_SALE
+def is_on_sale(terms: SaleTerms, *, at: datetime) -> bool:
+    """True when tickets of the event ``terms`` describe can be bought at ``at`` (:func:`sale_state`)."""
+    return sale_state(terms, at=at) is SaleState.ON_SALE
