@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 
+from ticketflow.error_codes import ErrorCode
 from ticketflow.errors import Forbidden
 
 SALT = "ticketflow.waitingroom.admission"
@@ -37,7 +38,7 @@ class Admission:
 
 
 class QueueRequired(Forbidden):
-    code = "queue_required"
+    code = ErrorCode.QUEUE_REQUIRED
     default_message = "This sale has a waiting room: join the queue and book when it is your turn."
 
 

@@ -25,6 +25,8 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from ticketflow.error_codes import ErrorCode
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -35,7 +37,8 @@ class ApplicationError(Exception):
     """A failure the caller can understand and act on; ``code`` is stable for clients."""
 
     status_code = 400
-    code = "invalid"
+    code: str = ErrorCode.INVALID
+    """One of the ``ErrorCode`` enums (``ticketflow/error_codes.py``, each context's ``error_codes.py``)."""
     default_message = "The request could not be processed."
 
     def __init__(
@@ -50,43 +53,43 @@ class ApplicationError(Exception):
 
 class InvalidInput(ApplicationError):
     status_code = 400
-    code = "invalid"
+    code = ErrorCode.INVALID
     default_message = "Some of the data sent is not valid."
 
 
 class NotAuthenticated(ApplicationError):
     status_code = 401
-    code = "not_authenticated"
+    code = ErrorCode.NOT_AUTHENTICATED
     default_message = "Sign in to do this."
 
 
 class Forbidden(ApplicationError):
     status_code = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     default_message = "You are not allowed to do this."
 
 
 class NotFound(ApplicationError):
     status_code = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     default_message = "Nothing was found here."
 
 
 class Conflict(ApplicationError):
     status_code = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     default_message = "This clashes with the current state; reload and try again."
 
 
 class Busy(ApplicationError):
     status_code = 503
-    code = "busy"
+    code = ErrorCode.BUSY
     default_message = "We are very busy right now; please try again in a moment."
 
 
 class ServiceUnavailable(ApplicationError):
     status_code = 503
-    code = "service_unavailable"
+    code = ErrorCode.SERVICE_UNAVAILABLE
     default_message = "We cannot reach our database right now. Please try again in a few seconds."
 
 
@@ -106,15 +109,21 @@ def error_body(code: str, message: str, details: Mapping[str, Any] | None = None
 
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
-    drf.ParseError: ("malformed_request", "The request body is not valid JSON."),
-    drf.NotAuthenticated: ("not_authenticated", "Sign in to do this: send 'Authorization: Bearer <token>'."),
-    drf.AuthenticationFailed: ("authentication_failed", "The credentials sent are not valid."),
-    drf.PermissionDenied: ("forbidden", "You are not allowed to do this."),
-    drf.NotFound: ("not_found", "Nothing was found here."),
-    drf.MethodNotAllowed: ("method_not_allowed", "This method is not allowed here."),
-    drf.NotAcceptable: ("not_acceptable", "The requested response format is not available."),
-    drf.UnsupportedMediaType: ("unsupported_media_type", "Send the request body as application/json."),
-    drf.Throttled: ("throttled", "Too many requests; slow down and try again shortly."),
+    drf.ParseError: (ErrorCode.MALFORMED_REQUEST, "The request body is not valid JSON."),
+    drf.NotAuthenticated: (
+        ErrorCode.NOT_AUTHENTICATED,
+        "Sign in to do this: send 'Authorization: Bearer <token>'.",
+    ),
+    drf.AuthenticationFailed: (ErrorCode.AUTHENTICATION_FAILED, "The credentials sent are not valid."),
+    drf.PermissionDenied: (ErrorCode.FORBIDDEN, "You are not allowed to do this."),
+    drf.NotFound: (ErrorCode.NOT_FOUND, "Nothing was found here."),
+    drf.MethodNotAllowed: (ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed here."),
+    drf.NotAcceptable: (ErrorCode.NOT_ACCEPTABLE, "The requested response format is not available."),
+    drf.UnsupportedMediaType: (
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        "Send the request body as application/json.",
+    ),
+    drf.Throttled: (ErrorCode.THROTTLED, "Too many requests; slow down and try again shortly."),
 }
 
 
@@ -133,7 +142,7 @@ def _render_drf(exc: drf.APIException) -> tuple[int, dict[str, Any]]:
         if isinstance(fields, list):
             fields = {"non_field_errors": fields}
         return exc.status_code, error_body(
-            "invalid", "Some of the data sent is not valid.", {"fields": fields}
+            ErrorCode.INVALID, "Some of the data sent is not valid.", {"fields": fields}
         )
     for exc_type, (code, message) in _DRF_CODES.items():
         if isinstance(exc, exc_type):
@@ -141,7 +150,7 @@ def _render_drf(exc: drf.APIException) -> tuple[int, dict[str, Any]]:
             if exc_type in (drf.ParseError, drf.AuthenticationFailed) and detail != message:
                 return exc.status_code, error_body(code, message, {"reason": detail})
             return exc.status_code, error_body(code, message)
-    return exc.status_code, error_body("error", str(exc.detail))
+    return exc.status_code, error_body(ErrorCode.ERROR, str(exc.detail))
 
 
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
@@ -153,14 +162,14 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     if isinstance(exc, ApplicationError):
         status, body = exc.status_code, error_body(exc.code, exc.message, exc.details)
     elif isinstance(exc, Http404):
-        status, body = 404, error_body("not_found", "Nothing was found here.")
+        status, body = 404, error_body(ErrorCode.NOT_FOUND, "Nothing was found here.")
     elif isinstance(exc, DjangoPermissionDenied):
-        status, body = 403, error_body("forbidden", "You are not allowed to do this.")
+        status, body = 403, error_body(ErrorCode.FORBIDDEN, "You are not allowed to do this.")
     elif isinstance(exc, DjangoValidationError):
         details: dict[str, Any] = (
             {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {"messages": exc.messages}
         )
-        status, body = 400, error_body("invalid", "Some of the data sent is not valid.", details)
+        status, body = 400, error_body(ErrorCode.INVALID, "Some of the data sent is not valid.", details)
     elif isinstance(exc, drf.APIException):
         status, body = _render_drf(exc)
     elif is_database_unavailable(exc):

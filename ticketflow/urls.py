@@ -7,6 +7,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ticketflow import health, metrics
+from ticketflow.error_codes import ErrorCode
 from ticketflow.errors import database_unavailable_response, json_error_response, wants_json
 
 urlpatterns = [
@@ -31,19 +32,19 @@ urlpatterns = [
 
 def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
-        return json_error_response(400, "bad_request", "The request could not be understood.")
+        return json_error_response(400, ErrorCode.BAD_REQUEST, "The request could not be understood.")
     return defaults.bad_request(request, exception)
 
 
 def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
-        return json_error_response(403, "forbidden", "You are not allowed to do this.")
+        return json_error_response(403, ErrorCode.FORBIDDEN, "You are not allowed to do this.")
     return defaults.permission_denied(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
-        return json_error_response(404, "not_found", "Nothing was found here.")
+        return json_error_response(404, ErrorCode.NOT_FOUND, "Nothing was found here.")
     return defaults.page_not_found(request, exception)
 
 
@@ -52,6 +53,6 @@ def handler500(request: HttpRequest) -> HttpResponse:
         return unavailable
     if wants_json(request):
         return json_error_response(
-            500, "server_error", "Something went wrong on our side; it has been logged."
+            500, ErrorCode.SERVER_ERROR, "Something went wrong on our side; it has been logged."
         )
     return defaults.server_error(request)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 
+from ticketflow.error_codes import ErrorCode
 from ticketflow.errors import Conflict, Forbidden, InvalidInput
 
 SALT = "ticketflow.inventory.waitlist-offer"
@@ -82,14 +83,16 @@ def require(token: str, *, user_id: str, event_id: str, now: float | None = None
     if offer is None or offer.event_id != str(event_id):
         raise InvalidInput(
             "This waiting-list offer is not valid for this event.",
-            code="invalid_offer",
+            code=ErrorCode.INVALID_OFFER,
             details={"fields": {"waitlist_offer": ["Not a valid offer for this event."]}},
         )
     if offer.user_id != str(user_id):
-        raise Forbidden("This waiting-list offer was made to another account.", code="offer_not_yours")
+        raise Forbidden(
+            "This waiting-list offer was made to another account.", code=ErrorCode.OFFER_NOT_YOURS
+        )
     if offer.expires_at <= (time.time() if now is None else now):
         raise Conflict(
             "Your waiting-list offer has ended and its seats have passed to the next buyer.",
-            code="offer_expired",
+            code=ErrorCode.OFFER_EXPIRED,
         )
     return offer

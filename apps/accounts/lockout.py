@@ -10,6 +10,7 @@ from axes.helpers import get_cool_off
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from apps.accounts.error_codes import AccountsErrorCode
 from ticketflow.errors import error_body, wants_json
 from ticketflow.ratelimit import client_ip
 
@@ -56,7 +57,7 @@ def lockout_response(
     message = LOCKED_MESSAGE.format(minutes=minutes)
     if wants_json(request):
         response: HttpResponse = JsonResponse(
-            error_body("locked_out", message, {"retry_after": minutes * 60}), status=429
+            error_body(AccountsErrorCode.LOCKED_OUT, message, {"retry_after": minutes * 60}), status=429
         )
     else:
         response = render(request, "accounts/locked_out.html", {"message": message}, status=429)

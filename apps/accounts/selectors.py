@@ -10,6 +10,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from apps.accounts.error_codes import TokenRejection
 from apps.accounts.models import SignIn, User
 
 SID_CLAIM = "sid"
@@ -34,13 +35,14 @@ def user_for_token(*, claims: Any) -> User:
     except (ValidationError, ValueError, TypeError):  # a sub or sid that is no UUID
         user = None
     if user is None:
-        raise AuthenticationFailed("The token names no account.", code="user_not_found")
+        raise AuthenticationFailed("The token names no account.", code=TokenRejection.USER_NOT_FOUND)
     if not user.is_active:
-        raise AuthenticationFailed("This account is deactivated.", code="user_inactive")
+        raise AuthenticationFailed("This account is deactivated.", code=TokenRejection.USER_INACTIVE)
     if claims.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
         raise AuthenticationFailed(
-            "The password changed since this token was issued; sign in again.", code="password_changed"
+            "The password changed since this token was issued; sign in again.",
+            code=TokenRejection.PASSWORD_CHANGED,
         )
     if sid is not None and not getattr(user, "signed_in", False):  # annotated above when there is a sid
-        raise AuthenticationFailed("This sign-in has ended; sign in again.", code="signed_out")
+        raise AuthenticationFailed("This sign-in has ended; sign in again.", code=TokenRejection.SIGNED_OUT)
     return user

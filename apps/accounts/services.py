@@ -22,6 +22,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.error_codes import AccountsErrorCode, TokenRejection
 from apps.accounts.models import SignIn, SignInEnd, User
 from apps.accounts.selectors import SID_CLAIM, user_for_token
 from ticketflow import db
@@ -199,7 +200,8 @@ def user_verify_email(*, token: str) -> User:
     or made for an address the account no longer has.
     """
     refused = InvalidInput(
-        "This verification link is not valid or has expired; sign in to get a new one.", code="invalid_token"
+        "This verification link is not valid or has expired; sign in to get a new one.",
+        code=AccountsErrorCode.INVALID_TOKEN,
     )
     try:
         claims = signing.loads(token, salt=VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
@@ -241,11 +243,13 @@ def sign_in_refresh(*, refresh: str) -> TokenPair:
     try:
         token = _SpendableRefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt annotates the encoded token as a Token
     except TokenError as error:
-        raise AuthenticationFailed(str(error), code="token_not_valid") from None
+        raise AuthenticationFailed(str(error), code=TokenRejection.TOKEN_NOT_VALID) from None
     user = user_for_token(claims=token)
     outstanding = OutstandingToken.objects.filter(jti=token["jti"]).first()
     if outstanding is None:
-        raise AuthenticationFailed("This refresh token was never issued here.", code="token_not_valid")
+        raise AuthenticationFailed(
+            "This refresh token was never issued here.", code=TokenRejection.TOKEN_NOT_VALID
+        )
     _, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
     if not spent_now:
         REFRESH_REUSED.inc()
@@ -253,7 +257,9 @@ def sign_in_refresh(*, refresh: str) -> TokenPair:
         if sid is not None:
             _end(SignIn.objects.filter(pk=sid, ended_at__isnull=True), SignInEnd.REFRESH_REUSED)
         logger.warning("spent refresh token presented again; sign-in ended", extra={"user_id": str(user.pk)})
-        raise AuthenticationFailed("This refresh token was already used; sign in again.", code="token_reused")
+        raise AuthenticationFailed(
+            "This refresh token was already used; sign in again.", code=TokenRejection.TOKEN_REUSED
+        )
     token.set_jti()
     token.set_exp()
     token.set_iat()

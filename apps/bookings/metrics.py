@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from apps.bookings.error_codes import BookingErrorCode
+
 _entered = Counter("ticketflow_bookings_total", "Bookings that entered each state.", ["state"])
 _turned_away = Counter(
     "ticketflow_bookings_turned_away_total",
@@ -32,10 +34,10 @@ _saga = Histogram(
 
 # Every reason the door gives, so each series exists (at zero) before its first refusal.
 TURNED_AWAY_REASONS = (
-    "seats_unavailable",
-    "purchase_limit_reached",
-    "too_many_unpaid_bookings",
-    "booking_in_progress",
+    BookingErrorCode.SEATS_UNAVAILABLE,
+    BookingErrorCode.PURCHASE_LIMIT_REACHED,
+    BookingErrorCode.TOO_MANY_UNPAID_BOOKINGS,
+    BookingErrorCode.BOOKING_IN_PROGRESS,
 )
 for _reason in TURNED_AWAY_REASONS:
     _turned_away.labels(_reason)

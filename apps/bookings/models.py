@@ -76,8 +76,11 @@ ACTIVE = UNPAID | {BookingStatus.CONFIRMED}
 """Bookings whose seats count against the buyer's purchase limit."""
 
 
-REFUND_STATES = [("REQUESTED", "Requested"), ("REFUNDED", "Refunded")]
-"""A refund asked of payments, then made; blank while none is asked for."""
+class RefundState(models.TextChoices):
+    """A refund asked of payments, then made; blank while none is asked for."""
+
+    REQUESTED = "REQUESTED", "Requested"
+    REFUNDED = "REFUNDED", "Refunded"
 
 
 class Booking(models.Model):
@@ -118,7 +121,7 @@ class Booking(models.Model):
     refund_state = models.CharField(
         max_length=16,
         blank=True,
-        choices=REFUND_STATES,
+        choices=RefundState.choices,
         help_text="REQUESTED while a refund asked for is under way; REFUNDED once every one went through.",
     )
     refund_cents = models.PositiveIntegerField(
@@ -180,7 +183,7 @@ class BookingCancellation(models.Model):
     refund_cents = models.PositiveIntegerField(
         null=True, blank=True, help_text="What this cancellation refunds; empty if nothing was paid."
     )
-    refund_state = models.CharField(max_length=16, blank=True, choices=REFUND_STATES)
+    refund_state = models.CharField(max_length=16, blank=True, choices=RefundState.choices)
     refunded_cents = models.PositiveIntegerField(default=0, help_text="Refunded so far, as payments said.")
     refund_ids = models.JSONField(default=list, help_text="The provider's refunds noted, once each.")
     created_at = models.DateTimeField(default=timezone.now)
@@ -214,11 +217,36 @@ class BuyerAdmission(models.Model):
         return str(self.user_id)
 
 
+class TimelineStep(models.TextChoices):
+    """What a :class:`BookingStep` records: mostly the event that moved the booking, by its name."""
+
+    REQUESTED = "requested", "Booking requested"
+    SEATS_LOCKED = "seats.locked", "Seats held"
+    SEATS_LOCK_FAILED = "seats.lock-failed", "Seats not held"
+    PAYMENT_PROCESSED = "payment.processed", "Payment processed"
+    PAYMENT_REFUNDED = "payment.refunded", "Refunded"
+    BOOKING_CONFIRMED = "booking.confirmed", "Booking confirmed"
+    BOOKING_CANCELLED = "booking.cancelled", "Booking cancelled"
+    BOOKING_SEATS_CANCELLED = "booking.seats-cancelled", "Seats cancelled"
+    BOOKING_TIMED_OUT = "booking.timed-out", "Timed out"
+    HOLD_EXPIRED = "hold.expired", "Hold expired"
+    TICKETS_ISSUED = "tickets.issued", "Tickets issued"
+    TICKETS_REVOKED = "tickets.revoked", "Tickets revoked"
+    TICKET_SCANNED = "ticket.scanned", "Ticket scanned"
+    TICKET_TRANSFER_REQUESTED = "ticket.transfer-requested", "Transfer offered"
+    TICKET_TRANSFER_ACCEPTED = "ticket.transfer-accepted", "Transfer accepted"
+    TICKET_TRANSFER_CANCELLED = "ticket.transfer-cancelled", "Transfer cancelled"
+    TICKET_TRANSFER_REFUSED = "ticket.transfer-refused", "Transfer refused"
+    TICKETS_TRANSFERRED = "tickets.transferred", "Tickets transferred"
+
+
 class BookingStep(models.Model):
     """One step of a booking's saga, for its timeline (API, pages, admin)."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="steps")
-    step = models.CharField(max_length=64, help_text="The event type, or what happened.")
+    step = models.CharField(
+        max_length=64, choices=TimelineStep.choices, help_text="The event type, or what happened."
+    )
     status = models.CharField(max_length=16, help_text="The booking's status after this step.")
     detail = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField(default=timezone.now)

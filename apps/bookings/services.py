@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.bookings import metrics, status_feed
+from apps.bookings.error_codes import BookingErrorCode
 from apps.bookings.models import (
     ACTIVE,
     TERMINAL,
@@ -39,14 +40,19 @@ from apps.bookings.models import (
     BookingStep,
     BookingTicket,
     BuyerAdmission,
+    RefundState,
     TicketTransfer,
+    TimelineStep,
 )
 from apps.bookings.selectors import booking_refund_percent
 from ticketflow import admission_tokens, db, seat_claims, waitlist_offers
 from ticketflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketflow.messaging import schemas
+from ticketflow.messaging.codes import BookingFailureCode, PaymentFailureCode
 from ticketflow.messaging.outbox import emit
+from ticketflow.messaging.projection import projection_fields
 from ticketflow.messaging.refund_policy import refund_cents
+from ticketflow.messaging.sale import is_on_sale
 from ticketflow.messaging.schemas import (
     BookingCancelled,
     BookingConfirmed,
@@ -90,27 +96,17 @@ def _db() -> str:
 
 # --- the events bookings sells ----------------------------------------------------------------
 
+BOOKABLE_EVENT_FIELDS = (
+    "name", "venue_name", "status", "starts_at", "ends_at", "sale_starts_at", "sale_ends_at", "currency",
+    "max_seats_per_booking", "max_active_seats_per_buyer", "hold_minutes", "layout", "revision",
+    "queue_enabled", "transfers_allowed", "refund_policy",
+)  # fmt: skip
+"""What ``BookableEvent`` copies from every snapshot (``projection_fields`` maps them)."""
+
 
 def bookable_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
     """Keep the local copy of an event's booking rules; False for a snapshot no newer than ours."""
-    fields = {
-        "name": snapshot.name,
-        "venue_name": snapshot.venue_name,
-        "status": snapshot.status,
-        "starts_at": snapshot.starts_at,
-        "ends_at": snapshot.ends_at,
-        "sale_starts_at": snapshot.sale_starts_at,
-        "sale_ends_at": snapshot.sale_ends_at,
-        "currency": snapshot.currency,
-        "max_seats_per_booking": snapshot.max_seats_per_booking,
-        "max_active_seats_per_buyer": snapshot.max_active_seats_per_buyer,
-        "hold_minutes": snapshot.hold_minutes,
-        "layout": snapshot.layout.model_dump(mode="json", exclude_none=True),
-        "revision": snapshot.revision,
-        "queue_enabled": snapshot.queue_enabled,
-        "transfers_allowed": snapshot.transfers_allowed,
-        "refund_policy": [step.model_dump() for step in snapshot.refund_policy],
-    }
+    fields = projection_fields(snapshot, BOOKABLE_EVENT_FIELDS)
     with db.atomic(_db()):
         current = BookableEvent.objects.select_for_update().filter(pk=snapshot.event_id).first()
         if current is None:
@@ -147,26 +143,19 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
     if event is None:
         raise InvalidInput(
             "We do not sell tickets for this event.",
-            code="unknown_event",
+            code=BookingErrorCode.UNKNOWN_EVENT,
             details={"fields": {"event_id": ["No event with this id is on sale here."]}},
         )
-    now = timezone.now()
-    on_sale = (
-        event.status == "on_sale"
-        and (event.sale_starts_at is None or event.sale_starts_at <= now)
-        and (event.sale_ends_at is None or now < event.sale_ends_at)
-        and now < event.ends_at
-    )
-    if not on_sale:
+    if not is_on_sale(event, at=timezone.now()):
         raise Conflict(
             "Tickets for this event are not on sale right now.",
-            code="not_on_sale",
+            code=BookingErrorCode.NOT_ON_SALE,
             details={"event_status": event.status},
         )
     if len(seat_ids) > event.max_seats_per_booking:
         raise InvalidInput(
             f"You can book at most {event.max_seats_per_booking} seats at once for this event.",
-            code="too_many_seats",
+            code=BookingErrorCode.TOO_MANY_SEATS,
             details={"fields": {"seat_ids": [f"At most {event.max_seats_per_booking} seats."]}},
         )
     layout_json = json.dumps(event.layout, sort_keys=True)
@@ -174,7 +163,7 @@ def _validate(*, event_id: str, seat_ids: Sequence[str], payment_method: str) ->
     if unknown:
         raise InvalidInput(
             "Some of the seats are not seats of this event.",
-            code="unknown_seats",
+            code=BookingErrorCode.UNKNOWN_SEATS,
             details={"fields": {"seat_ids": ["Not seats of this event."]}, "unknown_seat_ids": unknown},
         )
     if not PAYMENT_METHOD.match(payment_method):
@@ -271,7 +260,7 @@ def booking_create(
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint,
             )
-            BookingStep.objects.create(booking=booking, step="requested", status=booking.status)
+            BookingStep.objects.create(booking=booking, step=TimelineStep.REQUESTED, status=booking.status)
             emit(
                 BookingInitiated(
                     booking_id=str(booking.id),
@@ -316,7 +305,7 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
         event_id=str(event.event_id), seat_ids=seat_ids, owner=str(booking_id), ttl_seconds=hold_seconds
     )
     if not result.granted:
-        metrics.turned_away("seats_unavailable")
+        metrics.turned_away(BookingErrorCode.SEATS_UNAVAILABLE)
         count = len(result.taken)
         if len(seat_ids) == 1:
             which = "the seat you picked is"
@@ -326,7 +315,7 @@ def _admit(event: BookableEvent, *, booking_id: uuid.UUID, seat_ids: Sequence[st
             which = f"{count} of your seats are"
         raise Conflict(
             f"Sorry, someone else got there first: {which} no longer available. Pick other seats and try again.",
-            code="seats_unavailable",
+            code=BookingErrorCode.SEATS_UNAVAILABLE,
             details={"unavailable_seat_ids": result.taken},
         )
 
@@ -349,10 +338,10 @@ def _take_turn(user_id: str) -> None:
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
-        metrics.turned_away("booking_in_progress")
+        metrics.turned_away(BookingErrorCode.BOOKING_IN_PROGRESS)
         raise Conflict(
             "Another booking of yours is being placed right now. Wait for it, then try again.",
-            code="booking_in_progress",
+            code=BookingErrorCode.BOOKING_IN_PROGRESS,
         ) from None
 
 
@@ -383,7 +372,7 @@ def _limit_refusal(event: BookableEvent, *, user_id: str, seat_ids: Sequence[str
             advice = "cancel one of your bookings to choose other seats"
         return Conflict(
             f"Each buyer may have at most {limit} seats for this event and you already have {active}: {advice}.",
-            code="purchase_limit_reached",
+            code=BookingErrorCode.PURCHASE_LIMIT_REACHED,
             details={"limit": limit, "active": active, "requested": requested},
         )
     cap = settings.MAX_UNPAID_BOOKINGS_PER_BUYER
@@ -391,7 +380,7 @@ def _limit_refusal(event: BookableEvent, *, user_id: str, seat_ids: Sequence[str
         return Conflict(
             f"You have {unpaid} bookings waiting for payment, the most one buyer may have at once. "
             "Pay for or cancel one of them (or let its hold run out) before you book again.",
-            code="too_many_unpaid_bookings",
+            code=BookingErrorCode.TOO_MANY_UNPAID_BOOKINGS,
             details={"limit": cap, "unpaid": unpaid},
         )
     return None
@@ -418,7 +407,7 @@ def _by_key(user_id: str, key: str, fingerprint: str) -> Booking | None:
     if booking is not None and booking.request_fingerprint != fingerprint:
         raise Conflict(
             "This Idempotency-Key was already used for a different booking request.",
-            code="idempotency_key_reused",
+            code=BookingErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
     return booking
 
@@ -614,7 +603,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
         _move(
             booking,
             BookingStatus.SEATS_LOCKED,
-            step="seats.locked",
+            step=TimelineStep.SEATS_LOCKED,
             detail=f"{len(seats)} seats held until {payload.hold_expires_at:%H:%M:%S} UTC",
             seats=seats,
             total_cents=payload.total_cents,
@@ -627,7 +616,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
             _move(
                 booking,
                 BookingStatus.CONFIRMED,
-                step="booking.confirmed",
+                step=TimelineStep.BOOKING_CONFIRMED,
                 detail="free tickets: nothing to pay",
             )
             _confirm(booking)
@@ -649,7 +638,7 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
         _move(
             booking,
             BookingStatus.CONFIRMED,
-            step="seats.locked",
+            step=TimelineStep.SEATS_LOCKED,
             detail="the seats were still free after the late payment",
             seats=seats,
             total_cents=payload.total_cents,
@@ -663,7 +652,9 @@ def booking_on_seats_locked(*, payload: SeatsLocked) -> None:
     if str(booking.hold_id) == payload.hold_id:
         return  # the hold this booking already knows about
     _release(booking, payload.hold_id, [s["seat_id"] for s in seats], f"booking is {booking.status}")
-    _move(booking, booking.status, step="seats.locked", detail="seats held too late; released again")
+    _move(
+        booking, booking.status, step=TimelineStep.SEATS_LOCKED, detail="seats held too late; released again"
+    )
 
 
 @db.transactional("bookings")
@@ -676,7 +667,7 @@ def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
         _move(
             booking,
             BookingStatus.FAILED,
-            step="seats.lock-failed",
+            step=TimelineStep.SEATS_LOCK_FAILED,
             detail=payload.reason,
             failure_code=payload.reason_code,
             failure_reason=payload.reason,
@@ -692,11 +683,11 @@ def booking_on_seats_lock_failed(*, payload: SeatsLockFailed) -> None:
         _move(
             booking,
             BookingStatus.EXPIRED,
-            step="seats.lock-failed",
+            step=TimelineStep.SEATS_LOCK_FAILED,
             detail=payload.reason,
-            failure_code="late_payment_seats_gone",
+            failure_code=BookingFailureCode.LATE_PAYMENT_SEATS_GONE,
             failure_reason=reason,
-            refund_state="REQUESTED",
+            refund_state=RefundState.REQUESTED,
         )
         _request_refund(booking, "late_payment", reason)
 
@@ -716,9 +707,9 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             BookingStatus.FAILED,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail=f"payment failed: {payload.failure_code or 'declined'}",
-            failure_code=payload.failure_code or "payment_failed",
+            failure_code=payload.failure_code or PaymentFailureCode.PAYMENT_FAILED,
             failure_reason=reason,
         )
         _release(booking, hold_id, seat_ids, "payment failed")
@@ -730,7 +721,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             BookingStatus.CONFIRMED,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail="paid",
             paid=True,
             payment_id=payload.payment_id,
@@ -740,7 +731,7 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             BookingStatus.EXPIRED,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail="paid after the hold expired; asking for the seats back",
             paid=True,
             payment_id=payload.payment_id,
@@ -755,11 +746,11 @@ def booking_on_payment_processed(*, payload: PaymentProcessed) -> None:
         _move(
             booking,
             booking.status,
-            step="payment.processed",
+            step=TimelineStep.PAYMENT_PROCESSED,
             detail="paid after the booking ended; refunding",
             paid=True,
             payment_id=payload.payment_id,
-            refund_state="REQUESTED",
+            refund_state=RefundState.REQUESTED,
         )
         code = "booking_cancelled" if booking.status == BookingStatus.CANCELLED else "late_payment"
         _request_refund(booking, code, "The booking had already ended when the payment went through.")
@@ -788,14 +779,14 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     amount = f"{decimal_amount(payload.amount_cents)} {payload.currency}"
     cancellation = _locked_cancellation(booking, payload.refund_request_id)
     if cancellation is None:
-        if booking.refund_state == "REFUNDED":
+        if booking.refund_state == RefundState.REFUNDED:
             return
         _move(
             booking,
             booking.status,
-            step="payment.refunded",
+            step=TimelineStep.PAYMENT_REFUNDED,
             detail=f"refunded {amount}",
-            refund_state="REFUNDED",
+            refund_state=RefundState.REFUNDED,
         )
         return
     if payload.refund_id in cancellation.refund_ids:
@@ -806,7 +797,7 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
     BookingCancellation.objects.filter(pk=cancellation.pk).update(
         refunded_cents=refunded,
         refund_ids=[*cancellation.refund_ids, payload.refund_id],
-        refund_state="REFUNDED" if done else cancellation.refund_state,
+        refund_state=RefundState.REFUNDED if done else cancellation.refund_state,
         refunded_at=now if done else None,
     )
     detail = f"refunded {amount}"
@@ -814,7 +805,11 @@ def booking_on_payment_refunded(*, payload: PaymentRefunded) -> None:
         count = len(cancellation.seat_ids)
         detail += f" for the {count} cancelled seat{'s' * (count != 1)}"
     _move(
-        booking, booking.status, step="payment.refunded", detail=detail, refund_state=_refund_state(booking)
+        booking,
+        booking.status,
+        step=TimelineStep.PAYMENT_REFUNDED,
+        detail=detail,
+        refund_state=_refund_state(booking),
     )
 
 
@@ -833,9 +828,9 @@ def _refund_state(booking: Booking) -> str:
     Blank when none of them asked for a refund.
     """
     states = set(BookingCancellation.objects.filter(booking=booking).values_list("refund_state", flat=True))
-    if "REQUESTED" in states:
-        return "REQUESTED"
-    return "REFUNDED" if "REFUNDED" in states else ""
+    if RefundState.REQUESTED in states:
+        return RefundState.REQUESTED
+    return RefundState.REFUNDED if RefundState.REFUNDED in states else ""
 
 
 # --- tickets (issued, revoked and scanned by checkin) ---------------------------------------------
@@ -885,7 +880,10 @@ def booking_on_tickets_issued(*, payload: TicketsIssued) -> None:
             issued += 1
         if issued:
             _move(
-                booking, booking.status, step="tickets.issued", detail=f"{issued} ticket{'s' * (issued != 1)}"
+                booking,
+                booking.status,
+                step=TimelineStep.TICKETS_ISSUED,
+                detail=f"{issued} ticket{'s' * (issued != 1)}",
             )
 
 
@@ -908,7 +906,7 @@ def booking_on_tickets_revoked(*, payload: TicketsRevoked) -> None:
             _move(
                 booking,
                 booking.status,
-                step="tickets.revoked",
+                step=TimelineStep.TICKETS_REVOKED,
                 detail=f"{changed} ticket{'s' * (changed != 1)}",
             )
 
@@ -938,7 +936,7 @@ def booking_on_ticket_scanned(*, payload: TicketScanned) -> None:
         verdict = "admitted" if payload.accepted else f"refused ({payload.result.replace('_', ' ')})"
         offline = ", scanned offline" if payload.forced else ""
         detail = f"{_seat_label(booking, payload.seat_id)}: {payload.type} {verdict} at {payload.scanned_at:%H:%M:%S} UTC{offline}"
-        _move(booking, booking.status, step="ticket.scanned", detail=detail)
+        _move(booking, booking.status, step=TimelineStep.TICKET_SCANNED, detail=detail)
 
 
 # --- the buyer cancels ------------------------------------------------------------------------------
@@ -963,11 +961,12 @@ def booking_cancel(
         if booking.is_terminal:
             raise Conflict(
                 f"This booking is already {booking.get_status_display().lower()}; there is nothing to cancel.",
-                code="already_finished",
+                code=BookingErrorCode.ALREADY_FINISHED,
             )
         if booking.event_starts_at <= timezone.now():
             raise Conflict(
-                "The event has already started; bookings can no longer be cancelled.", code="too_late"
+                "The event has already started; bookings can no longer be cancelled.",
+                code=BookingErrorCode.TOO_LATE,
             )
         by_staff = is_staff and str(booking.user_id) != str(user_id)
         if seat_ids is not None:
@@ -1002,13 +1001,13 @@ def _cancel_all(booking: Booking, *, by_staff: bool) -> None:
         by_staff=by_staff,
         refund_percent=percent,
         refund_cents=amount,
-        refund_state="REQUESTED" if refund_due else "",
+        refund_state=RefundState.REQUESTED if refund_due else "",
     )
     earlier = booking.refund_cents
     _move(
         booking,
         BookingStatus.CANCELLED,
-        step="booking.cancelled",
+        step=TimelineStep.BOOKING_CANCELLED,
         detail=detail,
         refund_state=_refund_state(booking),
         refund_cents=amount if earlier is None else earlier + (amount or 0),
@@ -1054,14 +1053,14 @@ def _seats_to_cancel(booking: Booking, seat_ids: Sequence[str]) -> list[str]:
     if gone:
         raise InvalidInput(
             "Some of these seats were already cancelled.",
-            code="seats_already_cancelled",
+            code=BookingErrorCode.SEATS_ALREADY_CANCELLED,
             details={"fields": {"seat_ids": ["already cancelled"]}, "cancelled_seat_ids": gone},
         )
     unknown = sorted(asked - set(held))
     if unknown:
         raise InvalidInput(
             "Some of these seats are not seats of this booking.",
-            code="unknown_seats",
+            code=BookingErrorCode.UNKNOWN_SEATS,
             details={"fields": {"seat_ids": ["not seats of this booking"]}, "unknown_seat_ids": unknown},
         )
     return [seat_id for seat_id in held if seat_id in asked]
@@ -1079,7 +1078,7 @@ def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> N
         raise Conflict(
             f"This booking is {booking.get_status_display().lower()}; only a confirmed booking's seats "
             "can be cancelled one by one. Cancel the whole booking instead.",
-            code="partial_cancel_not_allowed",
+            code=BookingErrorCode.PARTIAL_CANCEL_NOT_ALLOWED,
         )
     chosen = set(seat_ids)
     cancelled = [seat for seat in booking.seats if seat["seat_id"] in chosen]
@@ -1095,7 +1094,7 @@ def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> N
         by_staff=by_staff,
         refund_percent=percent if booking.paid else None,
         refund_cents=amount if booking.paid else None,
-        refund_state="REQUESTED" if amount else "",
+        refund_state=RefundState.REQUESTED if amount else "",
     )
     count, held = len(cancelled), len(booking.seats)
     labels = "; ".join(_seat_label(booking, seat["seat_id"]) for seat in cancelled)
@@ -1110,7 +1109,7 @@ def _cancel_seats(booking: Booking, seat_ids: list[str], *, by_staff: bool) -> N
     _move(
         booking,
         booking.status,
-        step="booking.seats-cancelled",
+        step=TimelineStep.BOOKING_SEATS_CANCELLED,
         detail=detail,
         seat_ids=[seat_id for seat_id in booking.seat_ids if str(seat_id) not in chosen],
         seats=kept,
@@ -1197,9 +1196,9 @@ def bookings_expire_overdue(*, now: datetime | None = None, limit: int = 500) ->
             _move(
                 booking,
                 BookingStatus.EXPIRED,
-                step="hold.expired",
+                step=TimelineStep.HOLD_EXPIRED,
                 detail="the payment did not complete in time",
-                failure_code="hold_expired",
+                failure_code=BookingFailureCode.HOLD_EXPIRED,
                 failure_reason="Your seats were held for a limited time and the payment did not complete in time.",
             )
             _release(booking, hold_id, seat_ids, "hold expired")
@@ -1238,12 +1237,15 @@ def bookings_time_out_pending(*, now: datetime | None = None, limit: int = 500) 
             _move(
                 booking,
                 BookingStatus.FAILED,
-                step="booking.timed-out",
+                step=TimelineStep.BOOKING_TIMED_OUT,
                 detail=f"no answer about the seats within {settings.BOOKING_PENDING_TIMEOUT}",
-                failure_code="timed_out",
+                failure_code=BookingFailureCode.TIMED_OUT,
                 failure_reason=reason,
             )
-            _emit(BookingFailed(**_facts(booking), reason_code="timed_out", reason=reason), booking)
+            _emit(
+                BookingFailed(**_facts(booking), reason_code=BookingFailureCode.TIMED_OUT, reason=reason),
+                booking,
+            )
             event_id, seat_ids, owner = str(booking.event_id), list(booking.seat_ids), str(booking.id)
 
             def after_commit(
@@ -1281,7 +1283,7 @@ def _transfer_from_token(token: str) -> str:
         transfer_id = str(uuid.UUID(claims["t"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise NotFound(
-            "This transfer link is not valid or has expired.", code="invalid_transfer_link"
+            "This transfer link is not valid or has expired.", code=BookingErrorCode.INVALID_TRANSFER_LINK
         ) from None
     return transfer_id
 
@@ -1292,24 +1294,32 @@ def _transferable(booking: Booking) -> None:
         raise Conflict(
             f"This booking is {booking.get_status_display().lower()}; only a confirmed booking's tickets "
             "can be transferred.",
-            code="booking_not_confirmed",
+            code=BookingErrorCode.BOOKING_NOT_CONFIRMED,
         )
     if booking.event_starts_at <= timezone.now():
         raise Conflict(
-            "The event has already started; tickets can no longer be transferred.", code="too_late"
+            "The event has already started; tickets can no longer be transferred.",
+            code=BookingErrorCode.TOO_LATE,
         )
     event = BookableEvent.objects.filter(pk=booking.event_id).first()
     if event is not None and not event.transfers_allowed:
         raise Conflict(
-            "The organiser does not allow ticket transfers for this event.", code="transfers_not_allowed"
+            "The organiser does not allow ticket transfers for this event.",
+            code=BookingErrorCode.TRANSFERS_NOT_ALLOWED,
         )
 
 
-TICKET_REFUSALS: dict[str, tuple[str, str]] = {
-    BookingTicket.Status.TRANSFERRED: ("ticket_transferred", "has already been transferred"),
-    BookingTicket.Status.CHECKED_IN: ("ticket_checked_in", "is already checked in"),
-    BookingTicket.Status.REVOKED: ("ticket_revoked", "has been revoked"),
+TICKET_REFUSALS: dict[str, tuple[BookingErrorCode, str]] = {
+    BookingTicket.Status.TRANSFERRED: (BookingErrorCode.TICKET_TRANSFERRED, "has already been transferred"),
+    BookingTicket.Status.CHECKED_IN: (BookingErrorCode.TICKET_CHECKED_IN, "is already checked in"),
+    BookingTicket.Status.REVOKED: (BookingErrorCode.TICKET_REVOKED, "has been revoked"),
 }
+
+TRANSFER_REFUSALS = {
+    TicketTransfer.Status.REFUSED: BookingErrorCode.TRANSFER_REFUSED,
+    TicketTransfer.Status.CANCELLED: BookingErrorCode.TRANSFER_CANCELLED,
+}
+"""What accepting a transfer that ended this way answers."""
 
 
 def _tickets_for_transfer(
@@ -1326,7 +1336,7 @@ def _tickets_for_transfer(
     if unknown:
         raise InvalidInput(
             "These are not tickets of this booking: " + ", ".join(unknown) + ".",
-            code="unknown_ticket",
+            code=BookingErrorCode.UNKNOWN_TICKET,
             details={"fields": {"ticket_ids": unknown}},
         )
     for ticket_id in ticket_ids:
@@ -1338,7 +1348,7 @@ def _tickets_for_transfer(
             raise Conflict(
                 f"The ticket for {_seat_label(booking, ticket.seat_id)} is already offered in a pending transfer; "
                 "cancel that one first.",
-                code="transfer_pending",
+                code=BookingErrorCode.TRANSFER_PENDING,
             )
     return [known[ticket_id] for ticket_id in ticket_ids]
 
@@ -1366,7 +1376,7 @@ def transfer_request(
         if email.lower() == booking.customer_email.lower():
             raise InvalidInput(
                 "These tickets are already yours; transfer them to someone else's address.",
-                code="transfer_to_self",
+                code=BookingErrorCode.TRANSFER_TO_SELF,
                 details={"fields": {"email": ["your own address"]}},
             )
         _transferable(booking)
@@ -1384,7 +1394,7 @@ def transfer_request(
         _move(
             booking,
             booking.status,
-            step="ticket.transfer-requested",
+            step=TimelineStep.TICKET_TRANSFER_REQUESTED,
             detail=f"{len(tickets)} ticket{'s' * (len(tickets) != 1)} offered to {email}",
         )
         _emit(
@@ -1438,7 +1448,9 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
     transfer_id = _transfer_from_token(token)
     booking_id = TicketTransfer.objects.filter(pk=transfer_id).values_list("booking_id", flat=True).first()
     if booking_id is None:
-        raise NotFound("This transfer link is not valid or has expired.", code="invalid_transfer_link")
+        raise NotFound(
+            "This transfer link is not valid or has expired.", code=BookingErrorCode.INVALID_TRANSFER_LINK
+        )
     with db.atomic(_db()):
         booking = _locked(str(booking_id))
         transfer = _locked_transfer(booking, transfer_id) if booking is not None else None
@@ -1447,17 +1459,17 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
         if buyer.email.lower() != transfer.recipient_email.lower():
             raise Forbidden(
                 "These tickets were offered to another address; sign in with the address the link was sent to.",
-                code="wrong_recipient",
+                code=BookingErrorCode.WRONG_RECIPIENT,
             )
         if transfer.status != TicketTransfer.Status.PENDING:
             if transfer.status in (TicketTransfer.Status.ACCEPTED, TicketTransfer.Status.COMPLETED):
                 return transfer
             raise Conflict(
                 f"This transfer was {transfer.get_status_display().lower()}; it can no longer be accepted.",
-                code=f"transfer_{transfer.status.lower()}",
+                code=TRANSFER_REFUSALS[transfer.status],
             )
         if transfer.expires_at <= timezone.now():
-            raise Conflict("This transfer has expired.", code="transfer_expired")
+            raise Conflict("This transfer has expired.", code=BookingErrorCode.TRANSFER_EXPIRED)
         _transferable(booking)
         _tickets_for_transfer(
             booking, transfer.ticket_ids, pending=_pending_ticket_ids(booking, exclude=transfer_id)
@@ -1468,7 +1480,12 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
             recipient_user_id=buyer.user_id,
             recipient_name=buyer.name,
         )
-        _move(booking, booking.status, step="ticket.transfer-accepted", detail=f"accepted by {buyer.email}")
+        _move(
+            booking,
+            booking.status,
+            step=TimelineStep.TICKET_TRANSFER_ACCEPTED,
+            detail=f"accepted by {buyer.email}",
+        )
         _emit(
             TicketTransferAccepted(
                 transfer_id=str(transfer.id),
@@ -1492,13 +1509,13 @@ def transfer_cancel(*, booking_id: str, transfer_id: str, user_id: str) -> Ticke
         if transfer.status != TicketTransfer.Status.PENDING:
             raise Conflict(
                 f"This transfer is {transfer.get_status_display().lower()}; only a pending one can be cancelled.",
-                code="transfer_not_pending",
+                code=BookingErrorCode.TRANSFER_NOT_PENDING,
             )
         _transfer_move(transfer, TicketTransfer.Status.CANCELLED)
         _move(
             booking,
             booking.status,
-            step="ticket.transfer-cancelled",
+            step=TimelineStep.TICKET_TRANSFER_CANCELLED,
             detail=f"offer to {transfer.recipient_email}",
         )
     return transfer
@@ -1547,7 +1564,7 @@ def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
             return
         if payload.outcome == "refused":
             _transfer_move(transfer, TicketTransfer.Status.REFUSED, reason=payload.reason[:200])
-            _move(booking, booking.status, step="ticket.transfer-refused", detail=payload.reason)
+            _move(booking, booking.status, step=TimelineStep.TICKET_TRANSFER_REFUSED, detail=payload.reason)
             return
         BookingTicket.objects.filter(booking=booking, id__in=[t.replaces for t in payload.tickets]).update(
             status=BookingTicket.Status.TRANSFERRED, updated_at=timezone.now()
@@ -1574,6 +1591,6 @@ def transfer_on_tickets_transferred(*, payload: TicketsTransferred) -> None:
         _move(
             booking,
             booking.status,
-            step="tickets.transferred",
+            step=TimelineStep.TICKETS_TRANSFERRED,
             detail=f"{count} ticket{'s' * (count != 1)} now held by {payload.recipient.email}",
         )

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from apps.catalog.layout import LayoutError, parse_layout_text, validate_layout
 from apps.catalog.models import Event, EventStatus, Venue
 from apps.catalog.services import MAX_ACTIVE_SEATS_PER_BUYER, EventDetails
+from ticketflow.messaging.sale import is_on_sale
 from ticketflow.values import decimal_amount
 
 QUEUE_FIELDS = (
@@ -112,13 +113,7 @@ class EventOutput(serializers.ModelSerializer):
 
     def get_on_sale(self, event: Event) -> bool:
         """True when tickets can be bought right now."""
-        now = timezone.now()
-        return (
-            event.status == EventStatus.ON_SALE
-            and (event.sale_starts_at is None or event.sale_starts_at <= now)
-            and (event.sale_ends_at is None or now < event.sale_ends_at)
-            and now < event.ends_at
-        )
+        return is_on_sale(event, at=timezone.now())
 
 
 class RefundStepInput(serializers.Serializer):

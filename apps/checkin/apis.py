@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.checkin import selectors, services
+from apps.checkin.error_codes import CheckinErrorCode
 from apps.checkin.models import CheckinEvent
 from apps.checkin.serializers import (
     BatchInput,
@@ -41,7 +42,7 @@ class CanScanTickets(BasePermission):
 def _event_or_404(event_id: str) -> CheckinEvent:
     event = selectors.checkin_event_get(event_id=event_id)
     if event is None:
-        raise NotFound("No tickets have been issued for this event.", code="unknown_event")
+        raise NotFound("No tickets have been issued for this event.", code=CheckinErrorCode.UNKNOWN_EVENT)
     return event
 
 

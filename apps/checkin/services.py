@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.checkin import metrics, signing
+from apps.checkin.error_codes import CheckinErrorCode
 from apps.checkin.models import (
     CheckinEvent,
     Scan,
@@ -360,7 +361,7 @@ def _replay(*, nonce: str, event_id: str, secret_fingerprint: str) -> ScanOutcom
     if str(scan.event_id) != str(event_id) or scan.secret_fingerprint != secret_fingerprint:
         raise Conflict(
             "This nonce was already used for another scan; send a new nonce for each scan.",
-            code="nonce_reused",
+            code=CheckinErrorCode.NONCE_REUSED,
         )
     return ScanOutcome(
         result=scan.result, ticket=scan.ticket, first_scan_at=scan.first_scan_at, scan=scan, replayed=True
@@ -437,7 +438,7 @@ def scan_redeem(
     """
     event = CheckinEvent.objects.filter(pk=event_id).first()
     if event is None:
-        raise NotFound("No tickets have been issued for this event.", code="unknown_event")
+        raise NotFound("No tickets have been issued for this event.", code=CheckinErrorCode.UNKNOWN_EVENT)
     secret = secret.strip()
     secret_fingerprint = signing.fingerprint(secret)
     previous = _replay(nonce=nonce, event_id=event_id, secret_fingerprint=secret_fingerprint)
@@ -537,7 +538,7 @@ def scans_upload(*, event_id: str, scans: Sequence[OfflineScan], user_id: str = 
     A nonce already used for another scan fails that item alone.
     """
     if CheckinEvent.objects.filter(pk=event_id).first() is None:
-        raise NotFound("No tickets have been issued for this event.", code="unknown_event")
+        raise NotFound("No tickets have been issued for this event.", code=CheckinErrorCode.UNKNOWN_EVENT)
     answers: dict[str, UploadedScan] = {}
     for item in sorted(scans, key=lambda scan: scan.scanned_at):
         try:

@@ -15,6 +15,8 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from ticketflow.messaging.sale import is_on_sale
+
 
 class SaleEvent(models.Model):
     """What inventory needs to know about an event, projected from the catalog's snapshots."""
@@ -41,12 +43,8 @@ class SaleEvent(models.Model):
         return self.name
 
     def on_sale_at(self, moment: datetime) -> bool:
-        return (
-            self.status == "on_sale"
-            and (self.sale_starts_at is None or self.sale_starts_at <= moment)
-            and (self.sale_ends_at is None or moment < self.sale_ends_at)
-            and moment < self.ends_at
-        )
+        """True when tickets can be bought at ``moment`` (the contract's rule, ``is_on_sale``)."""
+        return is_on_sale(self, at=moment)
 
 
 class SeatStatus(models.TextChoices):

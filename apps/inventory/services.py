@@ -34,6 +34,7 @@ from apps.inventory.selectors import seat_map_forget
 from ticketflow import db, seat_claims
 from ticketflow.messaging.dispatch import PermanentFailure
 from ticketflow.messaging.outbox import emit
+from ticketflow.messaging.projection import projection_fields
 from ticketflow.messaging.schemas import (
     EventSnapshot,
     LockedSeat,
@@ -54,6 +55,13 @@ def _label(seat: Seat) -> str:
     return f"{seat.section} {seat.row}{seat.number}"
 
 
+SALE_EVENT_FIELDS = (
+    "name", "status", "starts_at", "ends_at", "sale_starts_at", "sale_ends_at", "currency",
+    "max_seats_per_booking", "hold_minutes", "waitlist_offer_minutes", "capacity", "revision",
+)  # fmt: skip
+"""What ``SaleEvent`` copies from every snapshot (``projection_fields`` maps them)."""
+
+
 def sale_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
     """Create or refresh an event's inventory from a catalog snapshot; False if it was stale.
 
@@ -61,21 +69,7 @@ def sale_event_apply_snapshot(*, snapshot: EventSnapshot) -> bool:
     the sale terms and re-price seats still on sale (held or sold seats keep their price).
     """
     event_id = snapshot.event_id
-    terms = {
-        "name": snapshot.name,
-        "status": snapshot.status,
-        "starts_at": snapshot.starts_at,
-        "ends_at": snapshot.ends_at,
-        "sale_starts_at": snapshot.sale_starts_at,
-        "sale_ends_at": snapshot.sale_ends_at,
-        "currency": snapshot.currency,
-        "max_seats_per_booking": snapshot.max_seats_per_booking,
-        "hold_minutes": snapshot.hold_minutes,
-        "waitlist_offer_minutes": snapshot.waitlist_offer_minutes,
-        "capacity": snapshot.layout.capacity,
-        "revision": snapshot.revision,
-        "updated_at": timezone.now(),
-    }
+    terms = {**projection_fields(snapshot, SALE_EVENT_FIELDS), "updated_at": timezone.now()}
     with db.atomic(_db()):
         current = SaleEvent.objects.select_for_update().filter(pk=event_id).first()
         if current is not None and current.revision >= snapshot.revision:
@@ -186,7 +180,7 @@ def _hold_in_database(
             _fail(
                 booking_id=booking_id,
                 event_id=event_id,
-                code="unknown_seats",
+                code=LockFailure.UNKNOWN_SEATS,
                 reason="Some of the seats asked for are not part of this event.",
                 seats=unknown,
             )
@@ -317,7 +311,7 @@ def _decide(
         _fail(
             booking_id=booking_id,
             event_id=event_id,
-            code="unknown_seats",
+            code=LockFailure.UNKNOWN_SEATS,
             reason="Some of the seats asked for are not part of this event.",
             seats=sorted(set(wanted) - {str(seat.id) for seat in seats}),
         )
@@ -351,14 +345,14 @@ def _refuse_unsellable(*, booking_id: str, event_id: str, sale: SaleEvent | None
         _fail(
             booking_id=booking_id,
             event_id=event_id,
-            code="unknown_event",
+            code=LockFailure.UNKNOWN_EVENT,
             reason="We do not know this event.",
         )
     else:
         _fail(
             booking_id=booking_id,
             event_id=event_id,
-            code="event_not_on_sale",
+            code=LockFailure.NOT_ON_SALE,
             reason="Tickets for this event are not on sale right now.",
         )
 
@@ -368,7 +362,7 @@ def _fail_taken(*, booking_id: str, event_id: str, seats: Sequence[Seat]) -> Non
     _fail(
         booking_id=booking_id,
         event_id=event_id,
-        code="seats_unavailable",
+        code=LockFailure.SEATS_UNAVAILABLE,
         reason=f"Sorry, someone else got there first: {labels} {'is' if len(seats) == 1 else 'are'} no longer available.",
         seats=sorted(str(seat.id) for seat in seats),
     )

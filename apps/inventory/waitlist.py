@@ -40,6 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.inventory import metrics
+from apps.inventory.error_codes import InventoryErrorCode
 from apps.inventory.models import SaleEvent, Seat, SeatStatus, WaitlistEntry, WaitlistStatus
 from apps.inventory.selectors import seat_map_forget
 from ticketflow import db, seat_claims, waitlist_offers
@@ -83,7 +84,8 @@ def waitlist_join(*, event_id: str, buyer: Buyer, quantity: int, section: str = 
         raise NotFound("We do not know this event.")
     if not sale.on_sale_at(timezone.now()):
         raise Conflict(
-            "Tickets for this event are not on sale, so it has no waiting list.", code="not_on_sale"
+            "Tickets for this event are not on sale, so it has no waiting list.",
+            code=InventoryErrorCode.NOT_ON_SALE,
         )
     if not 1 <= quantity <= sale.max_seats_per_booking:
         raise InvalidInput(
@@ -103,7 +105,7 @@ def waitlist_join(*, event_id: str, buyer: Buyer, quantity: int, section: str = 
         raise Conflict(
             f"{available} seat{'s are' if available != 1 else ' is'} still on sale: book "
             f"{'them' if available != 1 else 'it'} instead of joining the waiting list.",
-            code="not_sold_out",
+            code=InventoryErrorCode.NOT_SOLD_OUT,
             details={"available": available},
         )
     try:
@@ -120,7 +122,7 @@ def waitlist_join(*, event_id: str, buyer: Buyer, quantity: int, section: str = 
     except IntegrityError:
         raise Conflict(
             "You are already on this event's waiting list. Leave it first to change your request.",
-            code="already_waiting",
+            code=InventoryErrorCode.ALREADY_WAITING,
         ) from None
     metrics.waitlist_changed("joined")
     return entry

@@ -28,31 +28,12 @@ from django.template.loader import render_to_string
 
 from apps.notifications.formatting import format_event_time, format_money
 from apps.notifications.models import Notification, NotificationKind
+from ticketflow.messaging.failure_reasons import failure_reason
 
 QR_SCALE = 5
 QR_BORDER = 4
 
 Presentation = dict[str, Any]
-
-# Reason codes of a failed booking, in words a buyer understands: the seat-lock failures
-# (schemas.LockFailure) and the provider-neutral payment failure codes. The event's own
-# ``reason`` text is not shown: for a lock failure it is written for operators.
-FAILURE_REASONS: dict[str, str] = {
-    "seats_unavailable": "Someone else booked one or more of the seats you picked just before you did.",
-    "unknown_seats": "One or more of the seats you picked are no longer part of the venue's seating plan.",
-    "event_not_on_sale": "Tickets for this event are not on sale right now.",
-    "unknown_event": "This event is no longer available.",
-    "busy": "We were very busy and could not hold your seats in time.",
-    "timed_out": "We could not confirm your seats in time. You have not been charged.",
-    "payment_failed": "Your payment did not go through.",
-    "card_declined": "Your card was declined by your bank or card issuer.",
-    "insufficient_funds": "Your card was declined because of insufficient funds.",
-    "expired_card": "Your card has expired.",
-    "incorrect_cvc": "The card's security code (CVC) was not correct.",
-    "processing_error": "There was an error while processing your payment.",
-    "invalid_payment_method": "The payment method could not be used.",
-}
-GENERIC_FAILURE = "Something went wrong while we were completing your booking."
 
 
 def render_subject(*, kind: str, context: Mapping[str, Any]) -> str:
@@ -196,7 +177,8 @@ def _booking_confirmed(context: Mapping[str, Any]) -> Presentation:
 
 
 def _booking_failed(context: Mapping[str, Any]) -> Presentation:
-    return {**_booking(context), "reason": FAILURE_REASONS.get(context["reason_code"], GENERIC_FAILURE)}
+    # The event's own ``reason`` is written for operators; the buyer reads the contract's words.
+    return {**_booking(context), "reason": failure_reason(context["reason_code"]).explanation}
 
 
 def _booking_cancelled(context: Mapping[str, Any]) -> Presentation:

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.payments.error_codes import PaymentsErrorCode
 from apps.payments.exceptions import InvalidWebhook, ProviderRejected, ProviderUnavailable
 from apps.payments.models import Payment, PaymentStatus
 from apps.payments.selectors import payment_get, payment_get_latest_for_booking
@@ -137,7 +138,7 @@ class PaymentRefreshApi(APIView):
             ) from None
         except ProviderRejected:
             raise Conflict(
-                "The payment provider does not know this payment.", code="provider_rejected"
+                "The payment provider does not know this payment.", code=PaymentsErrorCode.PROVIDER_REJECTED
             ) from None
         return Response(PaymentOutputSerializer(payment, context=_viewer(request)).data)
 

@@ -9,6 +9,7 @@ is an ordinary FAILED outcome.
 
 from __future__ import annotations
 
+from apps.payments.error_codes import PaymentsErrorCode
 from ticketflow.errors import ApplicationError, Conflict, NotFound
 
 
@@ -33,7 +34,7 @@ class PaymentChangedConcurrently(Conflict):
 
 class InvalidWebhook(ApplicationError):
     status_code = 400
-    code = "invalid_webhook"
+    code = PaymentsErrorCode.INVALID_WEBHOOK
     default_message = "The webhook could not be verified or read."
 
 
@@ -48,5 +49,5 @@ class PaymentNotRecordedYet(Conflict):
     the charge's transaction has committed.
     """
 
-    code = "payment_not_recorded_yet"
+    code = PaymentsErrorCode.PAYMENT_NOT_RECORDED_YET
     default_message = "This PaymentIntent is not recorded yet; send the event again later."

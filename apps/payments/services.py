@@ -37,6 +37,7 @@ from apps.payments.providers.stripe_provider import (
     webhook_event,
 )
 from ticketflow import db
+from ticketflow.messaging.codes import PaymentFailureCode
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.schemas import (
     Customer,
@@ -222,7 +223,7 @@ def payment_submit(*, payment_id: Any) -> Payment | None:
             status=ChargeStatus.FAILED,
             reference="",
             provider_status="",
-            failure_code="provider_rejected",
+            failure_code=PaymentFailureCode.PROVIDER_REJECTED,
             failure_message="The payment provider refused this payment.",
         )
     payment = _record_answer(payment, result)
@@ -350,7 +351,7 @@ def _fail_unsent(payment: Payment) -> bool:
             )
             .update(
                 status=PaymentStatus.FAILED,
-                failure_code="booking_ended",
+                failure_code=PaymentFailureCode.BOOKING_ENDED,
                 failure_message="The booking ended before the payment was sent.",
                 completed_at=now,
                 updated_at=now,

@@ -10,7 +10,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from ticketflow.messaging.codes import BookingFailureCode
+from ticketflow.messaging.failure_reasons import FAILURE_REASONS, GENERIC_FAILURE, failure_reason
 from ticketflow.messaging.refund_policy import parse_policy
+from ticketflow.messaging.sale import SaleState, SaleWindow, sale_state
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -71,15 +74,16 @@ def availability_badge(
     def badge(key: str, label: str) -> Badge:
         return Badge(key=key, label=label, available=available, capacity=capacity)
 
-    if status == "cancelled":
+    state = sale_state(SaleWindow(status, ends_at, sale_starts_at, sale_ends_at), at=now)
+    if state is SaleState.CANCELLED:
         return badge("cancelled", "Cancelled")
-    if ends_at <= now:
+    if state is SaleState.ENDED:
         return badge("ended", "Ended")
-    if status == "sold_out" or (capacity and not available):
+    if state is SaleState.SOLD_OUT or (capacity and not available):
         return badge("sold_out", "Sold out")
-    if not capacity or (sale_starts_at and now < sale_starts_at):
+    if not capacity or state in (SaleState.DRAFT, SaleState.NOT_STARTED):
         return badge("soon", "On sale soon")
-    if sale_ends_at and sale_ends_at <= now:
+    if state is SaleState.CLOSED:
         return badge("closed", "Sales closed")
     if available < FEW_LEFT_SEATS or available < capacity * FEW_LEFT_SHARE:
         return badge("few_left", f"Only {available} left")
@@ -105,55 +109,12 @@ class Outcome:
     retry: bool
 
 
-_FAILURES: dict[str, tuple[str, str, bool]] = {
-    "seats_unavailable": (
-        "Those seats were just taken",
-        "Pick other seats: the ones still free are on the map.",
-        True,
-    ),
-    "unknown_seats": ("Those seats are not part of this event", "Please choose your seats again.", True),
-    "event_not_on_sale": ("Tickets are not on sale right now", "Check the event page for sale dates.", False),
-    "unknown_event": ("We could not find this event", "It may have been withdrawn.", False),
-    "busy": ("We are very busy right now", "Nothing was charged. Please try again in a moment.", True),
-    "card_declined": (
-        "Your payment was declined",
-        "Nothing was charged and your seats were released. Try again with another card.",
-        True,
-    ),
-    "insufficient_funds": (
-        "Your card has insufficient funds",
-        "Nothing was charged and your seats were released. Try again with another card.",
-        True,
-    ),
-    "expired_card": (
-        "Your card has expired",
-        "Nothing was charged and your seats were released. Try again with another card.",
-        True,
-    ),
-    "hold_expired": (
-        "Your hold on the seats ran out",
-        "The payment did not complete in time, so the seats went back on sale. You can try again.",
-        True,
-    ),
-    "late_payment_seats_gone": (
-        "Your payment arrived too late",
-        "The seats were sold meanwhile. Your payment is being refunded in full.",
-        False,
-    ),
-}
-
-
 def failure_outcome(*, status: str, code: str, reason: str) -> Outcome:
     """Title, detail and what to do next for a FAILED or EXPIRED booking."""
-    if code in _FAILURES:
-        title, advice, retry = _FAILURES[code]
-    elif status == "EXPIRED":
-        title, advice, retry = _FAILURES["hold_expired"]
-    else:
-        title = "We could not complete your booking"
-        advice = "Nothing was charged and your seats were released. Please try again."
-        retry = True
-    return Outcome(title=title, detail=reason, advice=advice, retry=retry)
+    explained = failure_reason(code)
+    if explained is GENERIC_FAILURE and status == "EXPIRED":
+        explained = FAILURE_REASONS[BookingFailureCode.HOLD_EXPIRED]
+    return Outcome(title=explained.title, detail=reason, advice=explained.advice, retry=explained.retry)
 
 
 def refund_terms(*, policy: object, starts_at: datetime, zone: tzinfo) -> list[str]:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from apps.waitingroom import metrics, passes
+from apps.waitingroom.error_codes import WaitingRoomErrorCode
 from apps.waitingroom.models import QueuedEvent
 from apps.waitingroom.store import Place, RedisQueues, Rules, Step, get_store
 from ticketflow import admission_tokens, db, longpoll
@@ -223,7 +224,9 @@ def _status_of(event: QueuedEvent, user_id: str, place: Place, now: float) -> Qu
             estimated_wait_s=_estimate(event, place.position, now),
             **common,
         )
-    raise NotFound("You are not in this event's queue: join it first.", code="not_in_queue")
+    raise NotFound(
+        "You are not in this event's queue: join it first.", code=WaitingRoomErrorCode.NOT_IN_QUEUE
+    )
 
 
 def _closed(event: QueuedEvent | None, reason: str) -> QueueStatus:

@@ -15,13 +15,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connections
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from relay.engine import Relay
 from tests.probe.models import ProbeEffect
 from tests.probe.schemas import PROBE_BULK_TOPIC, PROBE_TOPIC, ProbeRecorded, ProbeTallied
 from tests.probe.services import probe_emit
+from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch, handlers
 from ticketflow.messaging.dispatch import Incoming, InfrastructureUnavailable, Outcome, deliver_batch
 from ticketflow.messaging.envelope import Envelope
@@ -59,16 +59,8 @@ def message(run_id: str, dead_letters: DeadLetters) -> Callable[..., Incoming]:
 
     def make(aggregate: str, seq: int, *, bulk: bool = False, poison: bool = False) -> Incoming:
         schema = ProbeTallied if bulk else ProbeRecorded
-        envelope = Envelope(
-            id=uuid.uuid4(),
-            type=schema.topic,
-            version=1,
-            occurred_at=timezone.now(),
-            aggregate_id=aggregate,
-            trace=None,
-            payload=schema(run=run_id, seq=seq, poison=poison),
-        )
-        return Incoming(envelope.encode().encode(), schema.topic, dead_letters)
+        event = envelope(schema(run=run_id, seq=seq, poison=poison), aggregate_id=aggregate)
+        return Incoming(event.encode().encode(), schema.topic, dead_letters)
 
     return make
 
@@ -210,14 +202,8 @@ def test_per_key_order_holds_when_keys_interleave(run_id: str, message) -> None:
 
 
 def test_events_the_context_does_not_handle_are_skipped_without_an_inbox_row(run_id: str, message) -> None:
-    other = Envelope(
-        id=uuid.uuid4(),
-        type=Topic.USER_REGISTERED,
-        version=1,
-        occurred_at=timezone.now(),
-        aggregate_id="u",
-        trace=None,
-        payload=UserRegistered(user_id=str(uuid.uuid4()), email="ada@example.com", name="Ada"),
+    other = envelope(
+        UserRegistered(user_id=str(uuid.uuid4()), email="ada@example.com", name="Ada"), aggregate_id="u"
     )
     batch = [
         message("i", 1),

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ticketflow.messaging.codes import LockFailure
 from ticketflow.messaging.refund_policy import RefundPolicy, check_policy
 from ticketflow.messaging.topics import Topic
 
@@ -220,15 +220,6 @@ class EventSnapshot(Payload):
         check_policy(self.refund_policy)
         return self
 
-    def on_sale_at(self, moment: datetime) -> bool:
-        """True when tickets can be bought at ``moment``."""
-        return (
-            self.status == "on_sale"
-            and (self.sale_starts_at is None or self.sale_starts_at <= moment)
-            and (self.sale_ends_at is None or moment < self.sale_ends_at)
-            and moment < self.ends_at
-        )
-
 
 @register
 class EventCreated(EventSnapshot):
@@ -290,9 +281,6 @@ class SeatsLocked(Payload):
     total_cents: Cents
     currency: Currency
     hold_expires_at: AwareDatetime
-
-
-LockFailure = Literal["seats_unavailable", "unknown_seats", "event_not_on_sale", "unknown_event", "busy"]
 
 
 @register

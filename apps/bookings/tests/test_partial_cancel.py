@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from apps.bookings.models import Booking, BookingCancellation, BookingStatus, TicketTransfer
 from apps.bookings.services import bookable_event_apply_snapshot
 from apps.bookings.tests.support import EVENT_ID, SEATS, arena, client_for, snapshot
+from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch
-from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.schemas import (
     Customer,
@@ -39,10 +39,7 @@ ARENA_ID = "1f0c8e2a-5b7d-4c3e-9a61-2d4b6f8e0c37"
 
 
 def deliver(payload: Payload, *, event_id: uuid.UUID | None = None) -> dispatch.Outcome:
-    envelope = Envelope(
-        event_id or uuid.uuid4(), payload.topic, 1, timezone.now(), payload.booking_id, None, payload
-    )
-    return dispatch.apply(envelope, "bookings")
+    return dispatch.apply(envelope(payload, aggregate_id=payload.booking_id, event_id=event_id), "bookings")
 
 
 def emitted(topic: str, booking_id: str) -> list[dict[str, Any]]:

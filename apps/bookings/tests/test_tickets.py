@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from apps.bookings.services import Buyer, bookable_event_apply_snapshot, booking_create
 from apps.bookings.tests.test_api import EVENT_ID, SEATS, snapshot
+from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch
-from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.schemas import (
     Customer,
     IssuedTicket,
@@ -29,8 +29,8 @@ SECRET = "A" * 130
 
 
 def deliver(payload: Payload) -> None:
-    envelope = Envelope(uuid.uuid4(), payload.topic, 1, timezone.now(), payload.booking_id, None, payload)
-    assert dispatch.apply(envelope, "bookings") == dispatch.Outcome.APPLIED
+    outcome = dispatch.apply(envelope(payload, aggregate_id=payload.booking_id), "bookings")
+    assert outcome == dispatch.Outcome.APPLIED
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -10,28 +9,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.catalog.tests.factories import UserFactory
-
-
-class Api:
-    """Call the JSON API as a client would, optionally with a bearer token."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def request(self, method: str, path: str, data: Any = None, *, token: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        body = json.dumps(data) if data is not None else ""
-        return self.client.generic(method, path, data=body, content_type="application/json", headers=headers)
-
-    def get(self, path: str, *, token: str | None = None, **params: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.client.get(path, params, headers=headers)
-
-    def post(self, path: str, data: Any = None, *, token: str | None = None) -> Any:
-        return self.request("POST", path, data, token=token)
-
-    def put(self, path: str, data: Any = None, *, token: str | None = None) -> Any:
-        return self.request("PUT", path, data, token=token)
+from tests.support.api import Api
 
 
 def token_for(user: Any) -> str:

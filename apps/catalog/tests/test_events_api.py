@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from apps.catalog.models import Event, EventStatus
-from apps.catalog.tests.conftest import Api
 from apps.catalog.tests.factories import SMALL_PRICES, EventFactory, UserFactory, VenueFactory, published
 from relay.engine import Relay
+from tests.support.api import Api
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.topics import Topic
 

@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.catalog.models import Event
-from apps.catalog.tests.conftest import Api
 from apps.catalog.tests.factories import UserFactory, announced_updates, published
+from tests.support.api import Api
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apps.catalog.models import Event
-from apps.catalog.tests.conftest import Api
 from apps.catalog.tests.factories import VenueFactory
 from apps.catalog.tests.test_events_api import catalog_events, fields_of, payload
+from tests.support.api import Api
 from ticketflow.messaging.topics import Topic
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]

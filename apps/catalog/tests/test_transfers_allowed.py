@@ -7,8 +7,8 @@ import json
 import pytest
 
 from apps.catalog.models import Event
-from apps.catalog.tests.conftest import Api
 from apps.catalog.tests.factories import announced_updates, published
+from tests.support.api import Api
 from ticketflow.messaging.schemas import EventUpdated
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from apps.catalog.models import Venue
-from apps.catalog.tests.conftest import Api
 from apps.catalog.tests.factories import SMALL_LAYOUT, UserFactory, VenueFactory
+from tests.support.api import Api
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db(databases=["default", "documents"])]
 

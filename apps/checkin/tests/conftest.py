@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.checkin.models import Ticket
+from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch
-from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.schemas import (
     BookingCancelled,
@@ -28,18 +27,6 @@ from ticketflow.messaging.schemas import (
 )
 
 STARTS_AT = datetime(2031, 6, 14, 19, 30, tzinfo=UTC)
-
-
-def envelope(payload: Payload, *, aggregate_id: str) -> Envelope[Payload]:
-    return Envelope(
-        id=uuid.uuid4(),
-        type=payload.topic,
-        version=payload.version,
-        occurred_at=timezone.now(),
-        aggregate_id=aggregate_id,
-        trace=None,
-        payload=payload,
-    )
 
 
 def deliver(payload: Payload) -> dispatch.Outcome:

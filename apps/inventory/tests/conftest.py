@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from tests.support.envelopes import envelope
 from ticketflow import db
 from ticketflow.messaging import dispatch
-from ticketflow.messaging.envelope import Envelope
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.schemas import (
     BookingCancelled,
@@ -79,18 +79,6 @@ def snapshot(
 
 def updated(event_id: str, **changes: Any) -> EventSnapshot:
     return snapshot(event_id, topic=EventUpdated, **changes)
-
-
-def envelope(payload: Payload, *, aggregate_id: str) -> Envelope[Any]:
-    return Envelope(
-        id=uuid.uuid4(),
-        type=payload.topic,
-        version=payload.version,
-        occurred_at=timezone.now(),
-        aggregate_id=aggregate_id,
-        trace=None,
-        payload=payload,
-    )
 
 
 def deliver(payload: Payload, *, aggregate_id: str) -> dispatch.Outcome:

@@ -10,7 +10,8 @@ import pytest
 
 from apps.inventory.models import Seat, SeatStatus
 from apps.inventory.services import HoldRequest, seats_hold, seats_hold_many
-from apps.inventory.tests.conftest import CUSTOMER, answers, envelope, new_id, publish, seat
+from apps.inventory.tests.conftest import CUSTOMER, answers, new_id, publish, seat
+from tests.support.envelopes import envelope
 from ticketflow.messaging.dispatch import Incoming, Outcome, deliver_batch
 from ticketflow.messaging.schemas import BookingInitiated
 from ticketflow.messaging.topics import Topic

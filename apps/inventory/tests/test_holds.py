@@ -17,12 +17,12 @@ from apps.inventory.tests.conftest import (
     answers,
     cancelled,
     deliver,
-    envelope,
     initiate,
     new_id,
     publish,
     seat,
 )
+from tests.support.envelopes import envelope
 from ticketflow import seat_claims
 from ticketflow.messaging import dispatch
 from ticketflow.messaging.dispatch import Outcome, PermanentFailure
@@ -135,10 +135,10 @@ def test_seats_that_are_not_part_of_the_event_fail_the_request(on_sale: str) -> 
 @pytest.mark.parametrize(
     ("terms", "code", "reason"),
     [
-        ({"status": "sold_out"}, "event_not_on_sale", "Tickets for this event are not on sale right now."),
+        ({"status": "sold_out"}, "not_on_sale", "Tickets for this event are not on sale right now."),
         (
             {"sale_starts_at": timezone.now() + timedelta(days=1)},
-            "event_not_on_sale",
+            "not_on_sale",
             "Tickets for this event are not on sale right now.",
         ),
         (
@@ -146,7 +146,7 @@ def test_seats_that_are_not_part_of_the_event_fail_the_request(on_sale: str) -> 
                 "sale_ends_at": timezone.now() - timedelta(minutes=1),
                 "sale_starts_at": timezone.now() - timedelta(days=1),
             },
-            "event_not_on_sale",
+            "not_on_sale",
             "Tickets for this event are not on sale right now.",
         ),
     ],

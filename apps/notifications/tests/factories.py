@@ -114,19 +114,6 @@ def payment_refunded(**overrides: Any) -> PaymentRefunded:
     return PaymentRefunded(**fields | overrides)
 
 
-def envelope(payload: Payload, *, aggregate_id: str = "aggregate-1") -> Envelope[Payload]:
-    """``payload`` as a consumer receives it."""
-    return Envelope(
-        id=uuid.uuid4(),
-        type=payload.topic,
-        version=payload.version,
-        occurred_at=timezone.now(),
-        aggregate_id=aggregate_id,
-        trace=None,
-        payload=payload,
-    )
-
-
 def publish(payload: Payload, *, aggregate_id: str = "aggregate-1") -> Envelope[Payload]:
     """Write ``payload`` to the "default" outbox the way a relational context's service does."""
     with db.atomic("default"):

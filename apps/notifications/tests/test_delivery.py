@@ -22,6 +22,7 @@ from apps.notifications.tasks import requeue_stuck_notifications, send_notificat
 from apps.notifications.tests import factories
 from apps.notifications.tests.conftest import SENDER, MailServer
 from relay.engine import Relay
+from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch
 from ticketflow.messaging.handlers import consumer_group
 from ticketflow.messaging.models import InboxMessage
@@ -89,7 +90,7 @@ def test_a_new_user_gets_a_welcome_email_through_the_kernel(
 
 
 def test_a_second_delivery_of_the_same_event_sends_nothing(mail_server: MailServer) -> None:
-    event = factories.envelope(factories.tickets_issued())
+    event = envelope(factories.tickets_issued())
 
     first = dispatch.apply(event, "notifications")
     second = dispatch.apply(event, "notifications")
@@ -100,7 +101,7 @@ def test_a_second_delivery_of_the_same_event_sends_nothing(mail_server: MailServ
 
 
 def test_a_replay_after_the_inbox_forgot_the_event_still_sends_nothing(mail_server: MailServer) -> None:
-    event = factories.envelope(factories.tickets_issued())
+    event = envelope(factories.tickets_issued())
     dispatch.apply(event, "notifications")
     InboxMessage.objects.using("documents").filter(consumer=consumer_group("notifications")).delete()
 
@@ -112,7 +113,7 @@ def test_a_replay_after_the_inbox_forgot_the_event_still_sends_nothing(mail_serv
 
 
 def test_a_refund_for_a_cancellation_sends_no_email_of_its_own(mail_server: MailServer) -> None:
-    event = factories.envelope(factories.payment_refunded(reason_code="booking_cancelled"))
+    event = envelope(factories.payment_refunded(reason_code="booking_cancelled"))
 
     dispatch.apply(event, "notifications")
 
@@ -156,7 +157,7 @@ def test_the_error_is_recorded_while_the_row_waits_to_retry(mail_server_down: Ma
 def test_after_the_retry_budget_the_row_is_failed_with_the_error_kept(
     mail_server_down: MailServer, retries: list[dict[str, Any]]
 ) -> None:
-    dispatch.apply(factories.envelope(factories.tickets_issued()), "notifications")
+    dispatch.apply(envelope(factories.tickets_issued()), "notifications")
 
     assert [retry["countdown"] for retry in retries] == [60, 120, 240, 480, 960]
     row = Notification.objects.get()
@@ -173,7 +174,7 @@ def test_a_recipient_the_server_refuses_fails_at_once(
 ) -> None:
     mail_server.reject.add("ada@example.com")
 
-    dispatch.apply(factories.envelope(factories.tickets_issued()), "notifications")
+    dispatch.apply(envelope(factories.tickets_issued()), "notifications")
 
     row = Notification.objects.get()
     assert retries == []

@@ -16,6 +16,7 @@ from apps.notifications.models import Notification
 from apps.notifications.rendering import QR_MASK
 from apps.notifications.tests import factories
 from apps.notifications.tests.conftest import MailServer
+from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch
 from ticketflow.messaging.schemas import Payload, SignUpAttempted
 
@@ -35,7 +36,7 @@ def public_site(settings: Settings) -> None:
 
 def deliver(payload: Payload, mail_server: MailServer) -> EmailMessage:
     """Apply ``payload`` as the notifications consumer and return the one email it caused."""
-    dispatch.apply(factories.envelope(payload), "notifications")
+    dispatch.apply(envelope(payload), "notifications")
     [message] = mail_server.messages
     return message
 
@@ -214,10 +215,10 @@ def test_an_expired_hold_says_the_seats_were_released_and_nothing_was_charged(
 
 def test_a_late_payment_refund_names_the_booking_an_earlier_email_described(mail_server: MailServer) -> None:
     expired = factories.booking_expired()
-    dispatch.apply(factories.envelope(expired), "notifications")
+    dispatch.apply(envelope(expired), "notifications")
     refund = factories.payment_refunded(booking_id=expired.booking_id, amount_cents=4250, currency="EUR")
 
-    dispatch.apply(factories.envelope(refund), "notifications")
+    dispatch.apply(envelope(refund), "notifications")
 
     message = mail_server.messages[-1]
     text, html = parts(message)

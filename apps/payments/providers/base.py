@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from ticketflow.messaging.codes import PaymentFailureCode
+
 # Stripe asks merchants not to tell customers these decline reasons (they tip off fraudsters);
 # the customer hears a generic decline and only staff see the issuer's code.
 CONFIDENTIAL_DECLINE_CODES = frozenset(
@@ -110,4 +112,4 @@ def failure_code_for(*, code: str | None, decline_code: str | None) -> str:
     """
     if decline_code and decline_code != "generic_decline" and decline_code not in CONFIDENTIAL_DECLINE_CODES:
         return decline_code
-    return code or "payment_failed"
+    return code or PaymentFailureCode.PAYMENT_FAILED

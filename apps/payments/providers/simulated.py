@@ -24,6 +24,7 @@ from django.core.cache import cache
 
 from apps.payments.exceptions import ProviderRejected
 from apps.payments.providers.base import ChargeResult, ChargeStatus, RefundResult, failure_code_for
+from ticketflow.messaging.codes import PaymentFailureCode
 
 LEDGER_TTL = timedelta(hours=24)
 
@@ -135,7 +136,7 @@ class SimulatedProvider:
             status=ChargeStatus.FAILED,
             reference="",
             provider_status="",
-            failure_code="invalid_payment_method",
+            failure_code=PaymentFailureCode.INVALID_PAYMENT_METHOD,
             failure_message=(
                 f"No such payment method: {payment_method!r}. The simulated provider knows Stripe's "
                 "test payment methods, e.g. pm_card_visa or pm_card_chargeDeclined."

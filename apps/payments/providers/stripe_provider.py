@@ -28,8 +28,10 @@ from typing import Annotated, Any, TypedDict
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from apps.payments.error_codes import PaymentsErrorCode
 from apps.payments.exceptions import InvalidWebhook, ProviderRejected, ProviderUnavailable
 from apps.payments.providers.base import ChargeResult, ChargeStatus, RefundResult, failure_code_for
+from ticketflow.messaging.codes import PaymentFailureCode
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ def intent_outcome(intent: Mapping[str, Any]) -> ChargeResult:
     error = intent.get("last_payment_error") or {}
     code, decline_code = _text(error.get("code")), _text(error.get("decline_code"))
     if status == "canceled" and not code:
-        code = "payment_canceled"
+        code = PaymentFailureCode.PAYMENT_CANCELED
     return ChargeResult(
         status=ChargeStatus.FAILED,
         reference=reference,
@@ -172,7 +174,7 @@ class StripeProvider:
             logger.error("Stripe refused the charge %s: %s", idempotency_key, error)
             result = _refused_charge(error)
             if error.param == "payment_method":
-                return replace(result, failure_code="invalid_payment_method")
+                return replace(result, failure_code=PaymentFailureCode.INVALID_PAYMENT_METHOD)
             return result
         except stripe.StripeError as error:
             raise ProviderUnavailable(
@@ -278,11 +280,13 @@ def webhook_event(*, payload: bytes, signature: str | None, secret: str, toleran
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
     except UnicodeDecodeError:
-        raise InvalidWebhook("The webhook body is not UTF-8 text.", code="malformed_webhook") from None
+        raise InvalidWebhook(
+            "The webhook body is not UTF-8 text.", code=PaymentsErrorCode.MALFORMED_WEBHOOK
+        ) from None
     except stripe.SignatureVerificationError as error:
         raise InvalidWebhook(
             "The Stripe-Signature header is missing, expired or does not match the body.",
-            code="invalid_signature",
+            code=PaymentsErrorCode.INVALID_SIGNATURE,
             details={"reason": error.user_message},
         ) from None
     try:
@@ -290,6 +294,6 @@ def webhook_event(*, payload: bytes, signature: str | None, secret: str, toleran
     except ValidationError as error:
         raise InvalidWebhook(
             "The webhook body is not a Stripe event.",
-            code="malformed_webhook",
+            code=PaymentsErrorCode.MALFORMED_WEBHOOK,
             details={"reason": error.errors(include_url=False, include_input=False)[0]["msg"]},
         ) from None
