@@ -53,43 +53,43 @@ class ApplicationError(Exception):
 
 class InvalidInput(ApplicationError):
     status_code = 400
-    code = ErrorCode.INVALID
+    code: str = ErrorCode.INVALID
     default_message = "Some of the data sent is not valid."
 
 
 class NotAuthenticated(ApplicationError):
     status_code = 401
-    code = ErrorCode.NOT_AUTHENTICATED
+    code: str = ErrorCode.NOT_AUTHENTICATED
     default_message = "Sign in to do this."
 
 
 class Forbidden(ApplicationError):
     status_code = 403
-    code = ErrorCode.FORBIDDEN
+    code: str = ErrorCode.FORBIDDEN
     default_message = "You are not allowed to do this."
 
 
 class NotFound(ApplicationError):
     status_code = 404
-    code = ErrorCode.NOT_FOUND
+    code: str = ErrorCode.NOT_FOUND
     default_message = "Nothing was found here."
 
 
 class Conflict(ApplicationError):
     status_code = 409
-    code = ErrorCode.CONFLICT
+    code: str = ErrorCode.CONFLICT
     default_message = "This clashes with the current state; reload and try again."
 
 
 class Busy(ApplicationError):
     status_code = 503
-    code = ErrorCode.BUSY
+    code: str = ErrorCode.BUSY
     default_message = "We are very busy right now; please try again in a moment."
 
 
 class ServiceUnavailable(ApplicationError):
     status_code = 503
-    code = ErrorCode.SERVICE_UNAVAILABLE
+    code: str = ErrorCode.SERVICE_UNAVAILABLE
     default_message = "We cannot reach our database right now. Please try again in a few seconds."
 
 

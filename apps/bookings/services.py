@@ -1315,7 +1315,7 @@ TICKET_REFUSALS: dict[str, tuple[BookingErrorCode, str]] = {
     BookingTicket.Status.REVOKED: (BookingErrorCode.TICKET_REVOKED, "has been revoked"),
 }
 
-TRANSFER_REFUSALS = {
+TRANSFER_REFUSALS: dict[str, BookingErrorCode] = {
     TicketTransfer.Status.REFUSED: BookingErrorCode.TRANSFER_REFUSED,
     TicketTransfer.Status.CANCELLED: BookingErrorCode.TRANSFER_CANCELLED,
 }

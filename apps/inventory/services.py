@@ -32,13 +32,13 @@ from apps.inventory import metrics, waitlist
 from apps.inventory.models import CancelledBooking, SaleEvent, Seat, SeatStatus
 from apps.inventory.selectors import seat_map_forget
 from ticketflow import db, seat_claims
+from ticketflow.messaging.codes import LockFailure
 from ticketflow.messaging.dispatch import PermanentFailure
 from ticketflow.messaging.outbox import emit
 from ticketflow.messaging.projection import projection_fields
 from ticketflow.messaging.schemas import (
     EventSnapshot,
     LockedSeat,
-    LockFailure,
     SeatsLocked,
     SeatsLockFailed,
     iter_seats,
