@@ -109,43 +109,76 @@ def payment_charge(
     Raises :class:`PaymentAlreadySucceeded` when another attempt of the booking succeeded.
     """
     alias = _alias()
-    payments = Payment.objects.using(alias)
     with db.atomic(alias):
-        existing = payments.filter(booking_id=booking_id, attempt=attempt).first()
+        existing = _attempt_on_record(booking_id, attempt)
         if existing is not None:
-            logger.info(
-                "payment attempt %s of booking %s is already recorded (%s); not charging again",
-                attempt,
-                booking_id,
-                existing.status,
-            )
             return existing
-        paid = payments.filter(booking_id=booking_id, status__in=REFUNDABLE).first()
-        if paid is not None:
-            raise PaymentAlreadySucceeded(
-                f"booking {booking_id} was already paid by attempt {paid.attempt} (payment {paid.id}); "
-                f"refusing to charge attempt {attempt}"
-            )
-        now = timezone.now()
-        payment = payments.create(
+        _refuse_a_second_payment(booking_id, attempt)
+        payment = _attempt_record(
             booking_id=booking_id,
             attempt=attempt,
-            user_id=customer.user_id,
-            customer_email=customer.email,
-            customer_name=customer.name,
-            description=description,
+            payment_method=payment_method,
             amount_cents=amount_cents,
             currency=currency,
-            payment_method=payment_method,
-            provider=get_provider().name,
-            idempotency_key=charge_idempotency_key(booking_id=booking_id, attempt=attempt),
-            status=PaymentStatus.PENDING,
-            created_at=now,
-            updated_at=now,
+            customer=customer,
+            description=description,
         )
         payment_id = payment.pk
         db.on_commit(lambda: _submit_after_commit(payment_id), using=alias)
-    return payments.get(pk=payment_id)
+    return Payment.objects.using(alias).get(pk=payment_id)
+
+
+def _attempt_on_record(booking_id: str, attempt: int) -> Payment | None:
+    """The attempt, if it is already recorded (a redelivered request): it is not charged again."""
+    existing = Payment.objects.using(_alias()).filter(booking_id=booking_id, attempt=attempt).first()
+    if existing is not None:
+        logger.info(
+            "payment attempt %s of booking %s is already recorded (%s); not charging again",
+            attempt,
+            booking_id,
+            existing.status,
+        )
+    return existing
+
+
+def _refuse_a_second_payment(booking_id: str, attempt: int) -> None:
+    """Raise :class:`PaymentAlreadySucceeded` when another attempt of the booking was paid."""
+    paid = Payment.objects.using(_alias()).filter(booking_id=booking_id, status__in=REFUNDABLE).first()
+    if paid is not None:
+        raise PaymentAlreadySucceeded(
+            f"booking {booking_id} was already paid by attempt {paid.attempt} (payment {paid.id}); "
+            f"refusing to charge attempt {attempt}"
+        )
+
+
+def _attempt_record(
+    *,
+    booking_id: str,
+    attempt: int,
+    payment_method: str,
+    amount_cents: int,
+    currency: str,
+    customer: Customer,
+    description: str,
+) -> Payment:
+    """Write the attempt PENDING, with its idempotency key and no provider reference yet."""
+    now = timezone.now()
+    return Payment.objects.using(_alias()).create(
+        booking_id=booking_id,
+        attempt=attempt,
+        user_id=customer.user_id,
+        customer_email=customer.email,
+        customer_name=customer.name,
+        description=description,
+        amount_cents=amount_cents,
+        currency=currency,
+        payment_method=payment_method,
+        provider=get_provider().name,
+        idempotency_key=charge_idempotency_key(booking_id=booking_id, attempt=attempt),
+        status=PaymentStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _submit_after_commit(payment_id: Any) -> None:
