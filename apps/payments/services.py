@@ -114,14 +114,22 @@ def payment_charge(
         if existing is not None:
             return existing
         _refuse_a_second_payment(booking_id, attempt)
-        payment = _attempt_record(
+        now = timezone.now()
+        payment = Payment.objects.using(alias).create(
             booking_id=booking_id,
             attempt=attempt,
-            payment_method=payment_method,
+            user_id=customer.user_id,
+            customer_email=customer.email,
+            customer_name=customer.name,
+            description=description,
             amount_cents=amount_cents,
             currency=currency,
-            customer=customer,
-            description=description,
+            payment_method=payment_method,
+            provider=get_provider().name,
+            idempotency_key=charge_idempotency_key(booking_id=booking_id, attempt=attempt),
+            status=PaymentStatus.PENDING,
+            created_at=now,
+            updated_at=now,
         )
         payment_id = payment.pk
         db.on_commit(lambda: _submit_after_commit(payment_id), using=alias)
@@ -149,36 +157,6 @@ def _refuse_a_second_payment(booking_id: str, attempt: int) -> None:
             f"booking {booking_id} was already paid by attempt {paid.attempt} (payment {paid.id}); "
             f"refusing to charge attempt {attempt}"
         )
-
-
-def _attempt_record(
-    *,
-    booking_id: str,
-    attempt: int,
-    payment_method: str,
-    amount_cents: int,
-    currency: str,
-    customer: Customer,
-    description: str,
-) -> Payment:
-    """Write the attempt PENDING, with its idempotency key and no provider reference yet."""
-    now = timezone.now()
-    return Payment.objects.using(_alias()).create(
-        booking_id=booking_id,
-        attempt=attempt,
-        user_id=customer.user_id,
-        customer_email=customer.email,
-        customer_name=customer.name,
-        description=description,
-        amount_cents=amount_cents,
-        currency=currency,
-        payment_method=payment_method,
-        provider=get_provider().name,
-        idempotency_key=charge_idempotency_key(booking_id=booking_id, attempt=attempt),
-        status=PaymentStatus.PENDING,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 def _submit_after_commit(payment_id: Any) -> None:

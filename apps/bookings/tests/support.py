@@ -75,3 +75,15 @@ def claimable(seats: list[str], event_id: str = EVENT_ID) -> bool:
     result = seat_claims.claim(event_id=event_id, seat_ids=seats, owner=owner, ttl_seconds=5)
     seat_claims.release(event_id=event_id, seat_ids=seats, owner=owner)
     return result.granted
+
+
+def seat(seat_id: str, number: int, price_cents: int = 2000) -> dict[str, Any]:
+    """A held seat's facts as inventory sends them: row A of the Hall, ``number``, ``price_cents``."""
+    return {
+        "seat_id": seat_id,
+        "section": "Hall",
+        "row": "A",
+        "number": number,
+        "category": "standard",
+        "price_cents": price_cents,
+    }

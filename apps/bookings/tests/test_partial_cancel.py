@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from apps.bookings.models import Booking, BookingCancellation, BookingStatus, TicketTransfer
 from apps.bookings.services import bookable_event_apply_snapshot
-from apps.bookings.tests.support import EVENT_ID, SEATS, arena, client_for, snapshot
+from apps.bookings.tests.support import EVENT_ID, SEATS, arena, client_for, seat, snapshot
 from tests.support.envelopes import envelope
 from ticketflow.messaging import dispatch
 from ticketflow.messaging.models import OutboxMessage
@@ -45,17 +45,6 @@ def deliver(payload: Payload, *, event_id: uuid.UUID | None = None) -> dispatch.
 def emitted(topic: str, booking_id: str) -> list[dict[str, Any]]:
     rows = OutboxMessage.objects.using("default").filter(topic=topic, aggregate_id=booking_id)
     return [json.loads(row.body)["payload"] for row in rows.order_by("position")]
-
-
-def seat(seat_id: str, number: int) -> dict[str, Any]:
-    return {
-        "seat_id": seat_id,
-        "section": "Hall",
-        "row": "A",
-        "number": number,
-        "category": "standard",
-        "price_cents": PRICE,
-    }
 
 
 def hold(booking_id: str, seat_ids: list[str], *, event_id: str = EVENT_ID) -> None:

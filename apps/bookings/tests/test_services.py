@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.bookings import services
 from apps.bookings.models import Booking, BookingStatus, BookingStep
-from apps.bookings.tests.support import EVENT_ID, SEATS
+from apps.bookings.tests.support import EVENT_ID, SEATS, seat
 from ticketflow.messaging.models import OutboxMessage
 from ticketflow.messaging.schemas import (
     Customer,
@@ -61,17 +61,6 @@ def booking(status: BookingStatus, **fields: Any) -> Booking:
         **fields,
     }
     return Booking.objects.create(**values)
-
-
-def seat(seat_id: str, number: int, price_cents: int = PRICE) -> dict[str, Any]:
-    return {
-        "seat_id": seat_id,
-        "section": "Hall",
-        "row": "A",
-        "number": number,
-        "category": "standard",
-        "price_cents": price_cents,
-    }
 
 
 def seats_locked(
