@@ -127,10 +127,17 @@ def test_recent_needs_a_signed_in_user(client: Client) -> None:
 
 
 def test_a_page_past_the_end_is_a_404_not_a_crash(client: Client, ada: Any) -> None:
-    response = client.get("/api/notifications/recent", {"page": "nine"}, **bearer(ada))
+    response = client.get("/api/notifications/recent", {"page": "9"}, **bearer(ada))
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_page_that_is_not_a_number_is_a_400(client: Client, ada: Any) -> None:
+    response = client.get("/api/notifications/recent", {"page": "nine"}, **bearer(ada))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"] == {"page": ["not a positive whole number"]}
 
 
 def test_health_is_up_when_the_store_and_the_mail_server_answer(
