@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from apps.waitingroom import metrics, passes
 from apps.waitingroom.error_codes import WaitingRoomErrorCode
 from apps.waitingroom.models import QueuedEvent
-from apps.waitingroom.store import Place, RedisQueues, Rules, Step, get_store
+from apps.waitingroom.store import Place, QueueStore, RedisQueues, Rules, Step, get_store
 from ticketflow import admission_tokens, db, longpoll
 from ticketflow.errors import NotFound
 from ticketflow.messaging.schemas import EventSnapshot
@@ -313,7 +313,7 @@ _last_lazy: dict[str, float] = {}
 _lazy_lock = threading.Lock()
 
 
-def _admit_lazily(event: QueuedEvent, *, store: object, now: float) -> None:
+def _admit_lazily(event: QueuedEvent, *, store: QueueStore, now: float) -> None:
     key = str(event.event_id)
     with _lazy_lock:
         if now - _last_lazy.get(key, 0.0) < LAZY_ADMIT_SECONDS:
@@ -322,8 +322,8 @@ def _admit_lazily(event: QueuedEvent, *, store: object, now: float) -> None:
     _admit(event, store=store, now=now)
 
 
-def _admit(event: QueuedEvent, *, store: object, now: float) -> Step:
-    step: Step = store.admit(str(event.event_id), _rules(event, now), now=now)  # type: ignore[attr-defined]
+def _admit(event: QueuedEvent, *, store: QueueStore, now: float) -> Step:
+    step = store.admit(str(event.event_id), _rules(event, now), now=now)
     sale_start = _epoch(event.sale_starts_at) or 0.0
     for user_id, joined_at in step.admitted:
         metrics.admitted(wait_seconds=max(0.0, now - max(joined_at, sale_start)))
