@@ -96,6 +96,14 @@ class AutoSchema(openapi.AutoSchema):
             auths.append({})
         return auths
 
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DictField) and not field.allow_empty:
+            schema.setdefault("minProperties", 1)  # DRF's allow_empty=False, which spectacular drops
+        return schema
+
     def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
         meta: dict[str, Any] = super()._get_serializer_field_meta(field, direction)
         declared = get_override(field, "field")

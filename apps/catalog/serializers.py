@@ -55,13 +55,23 @@ class VenueOutput(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "The seating plan: {sections: [{name, category, rows: [{label, seats}]}]}.",
+    }
+)
+class LayoutDocumentField(serializers.JSONField):
+    """A seating plan as a JSON document (an object, never null); ``validate_layout`` checks it."""
+
+
 class VenueInput(serializers.Serializer):
     """A venue, with its layout either as a document (``layout``) or as text (``layout_text``)."""
 
     name = serializers.CharField(max_length=120)
     address = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
-    layout = serializers.JSONField(required=False)
+    layout = LayoutDocumentField(required=False)
     layout_text = serializers.CharField(required=False, max_length=100_000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

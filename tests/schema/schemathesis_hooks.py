@@ -20,16 +20,39 @@ django.setup()
 
 from apps.accounts.models import User  # noqa: E402 - needs django.setup()
 from apps.accounts.services import sign_in_start  # noqa: E402
-from apps.demo.management.commands.seed import TEST_USER  # noqa: E402
+from apps.demo.management.commands.seed import ADMIN_EMAIL, TEST_USER  # noqa: E402
+
+STAFF_OPERATIONS = [
+    "POST /api/venues",
+    "POST /api/events",
+    "PUT /api/events/{event_id}",
+    "PATCH /api/events/{event_id}",
+    "POST /api/events/{event_id}/publish",
+    "GET /api/checkin/events/{event_id}/counts",
+    "GET /api/checkin/events/{event_id}/snapshot",
+    "POST /api/checkin/events/{event_id}/batch",
+    "POST /api/checkin/redeem",
+]
+"""What only staff may do: run as the seeded admin, so their logic is tested, not just the 403."""
 
 
-@schemathesis.auth(refresh_interval=600)
-class SeededUser:
-    """A bearer access token of the seeded test user, renewed when the server answers 401."""
+class _SignedIn:
+    """A bearer access token of one seeded account, renewed when the server answers 401."""
+
+    email: str
 
     def get(self, case: Any, context: Any) -> str:
-        user = User.objects.get(email=TEST_USER[0])
-        return sign_in_start(user=user).access
+        return sign_in_start(user=User.objects.get(email=self.email)).access
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@schemathesis.auth(refresh_interval=600).apply_to(name=STAFF_OPERATIONS)
+class SeededAdmin(_SignedIn):
+    email = ADMIN_EMAIL
+
+
+@schemathesis.auth(refresh_interval=600).skip_for(name=STAFF_OPERATIONS)
+class SeededUser(_SignedIn):
+    email = TEST_USER[0]

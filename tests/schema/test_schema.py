@@ -158,6 +158,14 @@ def test_the_constraints_the_server_enforces_are_declared(schema: dict[str, Any]
     assert (wait["wait"]["type"], wait["wait"]["maximum"]) == ("number", 25)
 
 
+def test_what_staff_send_declares_its_constraints_too(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+
+    assert components["EventInputRequest"]["properties"]["prices"]["minProperties"] == 1
+    assert components["PatchedEventInputRequest"]["properties"]["prices"]["minProperties"] == 1
+    assert components["VenueInputRequest"]["properties"]["layout"]["type"] == "object"
+
+
 @pytest.mark.parametrize(
     "path", ["/api/users/logout", "/api/bookings/3f1f0000-0000-4000-8000-000000000000/cancel"]
 )
