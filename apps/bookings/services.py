@@ -493,14 +493,8 @@ def _move(
         "refund_state": refund_state,
         "refund_cents": refund_cents,
     }
-    changes = {name: value for name, value in given.items() if value is not _KEEP}
-    changes.update(status=status, updated_at=now)
-    if status in TERMINAL or status == BookingStatus.CONFIRMED:
-        changes.setdefault("finished_at", now)
-    Booking.objects.filter(pk=booking.pk).update(version=F("version") + 1, **changes)
-    for name, value in changes.items():
-        setattr(booking, name, value)
-    booking.version += 1
+    finished = {"finished_at": now} if status in TERMINAL or status == BookingStatus.CONFIRMED else {}
+    _write(booking, {**given, "status": status, "updated_at": now, **finished})
     BookingStep.objects.create(booking=booking, step=step, status=status, detail=detail[:500], at=now)
     booking_id, version = str(booking.id), booking.version
     db.on_commit(lambda: status_feed.announce_version(booking_id, version), using=_db())
@@ -514,6 +508,18 @@ def _move(
                 metrics.finished(status, (now - created_at).total_seconds())
 
         db.on_commit(observe, using=_db())
+
+
+def _write(row: Booking | TicketTransfer, changes: dict[str, object]) -> None:
+    """Write ``changes`` (less the fields left ``_KEEP``) to a locked row, bumping its version.
+
+    The instance is updated too, so the caller goes on with what the database now holds.
+    """
+    changes = {name: value for name, value in changes.items() if value is not _KEEP}
+    type(row).objects.filter(pk=row.pk).update(version=F("version") + 1, **changes)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.version += 1
 
 
 def _emit(payload: Any, booking: Booking) -> None:
@@ -1431,12 +1437,7 @@ def _transfer_move(
         "reason": reason,
         "tickets": tickets,
     }
-    changes = {name: value for name, value in given.items() if value is not _KEEP}
-    changes.update(status=status, updated_at=timezone.now())
-    TicketTransfer.objects.filter(pk=transfer.pk).update(version=F("version") + 1, **changes)
-    for name, value in changes.items():
-        setattr(transfer, name, value)
-    transfer.version += 1
+    _write(transfer, {**given, "status": status, "updated_at": timezone.now()})
 
 
 def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
@@ -1455,7 +1456,9 @@ def transfer_accept(*, token: str, buyer: Buyer) -> TicketTransfer:
         booking = _locked(str(booking_id))
         transfer = _locked_transfer(booking, transfer_id) if booking is not None else None
         if booking is None or transfer is None:  # gone since the link was read
-            raise NotFound("This transfer link is not valid or has expired.", code="invalid_transfer_link")
+            raise NotFound(
+                "This transfer link is not valid or has expired.", code=BookingErrorCode.INVALID_TRANSFER_LINK
+            )
         if buyer.email.lower() != transfer.recipient_email.lower():
             raise Forbidden(
                 "These tickets were offered to another address; sign in with the address the link was sent to.",

@@ -198,7 +198,7 @@ class StripeWebhookApi(APIView):
             # Malformed on any server, whether or not this one takes webhooks.
             raise InvalidWebhook(
                 "The Stripe-Signature header is missing, expired or does not match the body.",
-                code="invalid_signature",
+                code=PaymentsErrorCode.INVALID_SIGNATURE,
                 details={"reason": "No Stripe-Signature header."},
             )
         # The signature covers the raw bytes: read the body, never the parsed data.

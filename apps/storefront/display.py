@@ -13,7 +13,7 @@ from django.utils import timezone
 from ticketflow.messaging.codes import BookingFailureCode
 from ticketflow.messaging.failure_reasons import FAILURE_REASONS, GENERIC_FAILURE, failure_reason
 from ticketflow.messaging.refund_policy import parse_policy
-from ticketflow.messaging.sale import SaleState, SaleWindow, sale_state
+from ticketflow.messaging.sale import SaleState, SaleTerms, sale_state
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
@@ -57,15 +57,7 @@ class Badge:
         return self.key in ("on_sale", "few_left")
 
 
-def availability_badge(
-    *,
-    status: str,
-    counts: dict[str, int],
-    ends_at: datetime,
-    sale_starts_at: datetime | None,
-    sale_ends_at: datetime | None,
-    now: datetime | None = None,
-) -> Badge:
+def availability_badge(terms: SaleTerms, *, counts: dict[str, int], now: datetime | None = None) -> Badge:
     """On sale / few left (< 10% or < 20 seats) / sold out, or why the event cannot be bought."""
     now = now or timezone.now()
     available = counts.get("AVAILABLE", 0)
@@ -74,7 +66,7 @@ def availability_badge(
     def badge(key: str, label: str) -> Badge:
         return Badge(key=key, label=label, available=available, capacity=capacity)
 
-    state = sale_state(SaleWindow(status, ends_at, sale_starts_at, sale_ends_at), at=now)
+    state = sale_state(terms, at=now)
     if state is SaleState.CANCELLED:
         return badge("cancelled", "Cancelled")
     if state is SaleState.ENDED:

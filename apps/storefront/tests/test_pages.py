@@ -21,6 +21,7 @@ from apps.storefront.tickets_pdf import TicketPage, tickets_pdf
 from apps.storefront.views import bookings as bookings_views
 from apps.storefront.views.auth import safe_next
 from ticketflow import seat_claims
+from ticketflow.messaging.sale import SaleWindow
 
 pytestmark = pytest.mark.embedded
 
@@ -123,11 +124,7 @@ def test_availability_badges(available: int, capacity: int, key: str, label: str
     counts = {"AVAILABLE": available, "LOCKED": 0, "RESERVED": capacity - available}
 
     badge = availability_badge(
-        status="on_sale",
-        counts=counts,
-        ends_at=timezone.now() + timedelta(days=1),
-        sale_starts_at=None,
-        sale_ends_at=None,
+        SaleWindow("on_sale", ends_at=timezone.now() + timedelta(days=1)), counts=counts
     )
 
     assert (badge.key, badge.label) == (key, label)

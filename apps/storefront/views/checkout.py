@@ -127,13 +127,7 @@ def checkout_page(request: HttpRequest, event_id: str) -> HttpResponse:
     stripe_key = stripe_publishable_key()
     form = _checkout_form(request, seats=by_id, max_seats=event.max_seats_per_booking, stripe_key=stripe_key)
     valid = form.is_valid()
-    badge = availability_badge(
-        status=event.status,
-        counts=seats_now["counts"],
-        ends_at=event.ends_at,
-        sale_starts_at=event.sale_starts_at,
-        sale_ends_at=event.sale_ends_at,
-    )
+    badge = availability_badge(event, counts=seats_now["counts"])
     if badge.key in CLOSED:
         form.add_error(None, f"Tickets for this event are not on sale ({badge.label.lower()}).")
     chosen = [by_id[seat_id] for seat_id in form.cleaned_data["seat"]] if "seat" in form.cleaned_data else []

@@ -57,13 +57,7 @@ def event_card(event: Event, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "event": event,
         "starts": local(event.starts_at, zone),
-        "badge": availability_badge(
-            status=event.status,
-            counts=counts,
-            ends_at=event.ends_at,
-            sale_starts_at=event.sale_starts_at,
-            sale_ends_at=event.sale_ends_at,
-        ),
+        "badge": availability_badge(event, counts=counts),
         "price": price_range(event.prices or {}, event.currency),
         # A stable colour per event for its poster: one of 24 hues, a class in site.css (the
         # Content Security Policy allows no inline styles).
